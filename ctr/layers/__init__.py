@@ -1,0 +1,1 @@
+"""Shared CTR building blocks, each tested against a brute-force form of its formula."""

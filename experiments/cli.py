@@ -1,0 +1,34 @@
+"""`resctr` command line: a thin dispatcher; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Each module defines register(subparsers) adding its commands with set_defaults(func=...).
+COMMAND_MODULES = (
+    "experiments.cli_families",
+    "experiments.cli_data",
+    "experiments.cli_run",
+    "experiments.cli_repro",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="resctr", description="Residual-connection ablations on CTR models (JAX/Flax)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

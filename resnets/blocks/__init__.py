@@ -1,0 +1,5 @@
+"""Interchangeable residual-branch blocks f."""
+
+from resnets.blocks.mlp import MLP
+
+__all__ = ["MLP"]
