@@ -1,4 +1,8 @@
-"""MLP block f(x) = act(W x + b), the branch of a residual MLP tower."""
+"""MLP block f(x) = dropout(act(norm(W x + b))), the branch of a residual MLP tower.
+
+BatchNorm sits between the dense layer and the activation, the placement of BARS/FuxiCTR's
+MLP_Block, so the published towers are reproduced exactly.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +19,12 @@ ACTIVATIONS = {
 
 
 class MLP(nn.Module):
-    """act(W x + b) with optional dropout."""
+    """act(BN(W x + b)) with optional BatchNorm and dropout."""
 
     width: int
     activation: str = "relu"
     dropout: float = 0.0
+    batch_norm: bool = False
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
@@ -27,5 +32,8 @@ class MLP(nn.Module):
             raise ValueError(
                 f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}"
             )
-        y = ACTIVATIONS[self.activation](nn.Dense(self.width)(x))
+        y = nn.Dense(self.width)(x)
+        if self.batch_norm:
+            y = nn.BatchNorm(use_running_average=not train, momentum=0.9)(y)
+        y = ACTIVATIONS[self.activation](y)
         return nn.Dropout(self.dropout, deterministic=not train)(y)
