@@ -6,9 +6,17 @@ and called as `model.apply(variables, batch, train=bool) -> logits (B,)` (no sig
 """
 
 from ctr.models.compat import INCOMPATIBLE, check_compatible
+from ctr.models.deepfm import DeepFM  # runner models (issue 5)
+from ctr.models.dnn import DNN
+from ctr.models.fm import FM
+from ctr.models.lr import LR
 
 MODELS: dict[str, type] = {
     # -- runner models (issue 5) --
+    "lr": LR,
+    "fm": FM,
+    "dnn": DNN,
+    "deepfm": DeepFM,
     # -- feature-interaction models (issue 6) --
 }
 

@@ -1,0 +1,163 @@
+"""Raw-table reading and train-only vocabularies, shared by every file-based builder.
+
+Files are parsed with the stdlib `csv` module rather than pandas because pandas pads a short
+row with NaN and carries on; here every row is checked and a bad one stops the prepare with one
+`DataError` naming the file, the line and the fix.
+
+Vocabulary (BARS / FuxiCTR convention): built on the train split only; a value seen at least
+`min_count` times in train gets id >= 2 (most frequent first), anything else maps to OOV = 1;
+0 is padding.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import pathlib
+import zlib
+
+import numpy as np
+
+from ctr.features import OOV_ID, PAD_ID
+
+SPLITS = ("train", "valid", "test")
+
+
+class DataError(ValueError):
+    """Bad raw input: the message names the file, the line and what to change."""
+
+
+def where(path, line: int | None = None) -> str:
+    return f"{path}" if line is None else f"{path}, line {line}"
+
+
+def find_split_file(folder: pathlib.Path, split: str) -> pathlib.Path | None:
+    """`split.csv` or `split.csv.gz` in a BARS-layout folder; None when absent."""
+    found = [p for p in (folder / f"{split}.csv", folder / f"{split}.csv.gz") if p.is_file()]
+    if len(found) > 1:
+        raise DataError(f"{folder}: both {found[0].name} and {found[1].name}; keep one")
+    return found[0] if found else None
+
+
+def _open_text(path: pathlib.Path):
+    raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+    return io.TextIOWrapper(raw, encoding="utf-8", newline="")
+
+
+def read_rows(
+    path: pathlib.Path, *, delimiter: str = ",", header: bool = True, names=None
+) -> tuple[list[str], np.ndarray]:
+    """(column names, str array rows x columns); every row must have exactly len(names) fields."""
+    path = pathlib.Path(path)
+    rows: list[list[str]] = []
+    line = 0
+    try:
+        with _open_text(path) as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            if header:
+                names = next(reader, None)
+                if names is None:
+                    raise DataError(f"{path}: the file is empty; expected a header line")
+                names = [n.strip() for n in names]
+                if len(set(names)) != len(names):
+                    raise DataError(f"{where(path, 1)}: duplicate column names in {names}")
+            for row in reader:
+                line = reader.line_num
+                if len(row) != len(names):
+                    raise DataError(
+                        f"{where(path, line)}: {len(row)} fields, expected {len(names)} "
+                        f"({', '.join(names)}); fix or remove this row"
+                    )
+                rows.append(row)
+    except (EOFError, OSError, zlib.error, UnicodeDecodeError, csv.Error) as e:
+        if isinstance(e, DataError):
+            raise
+        raise DataError(
+            f"{where(path, line + 1)}: cannot read ({e}); the file is truncated or corrupt, "
+            "re-download or re-compress it"
+        ) from e
+    if not rows:
+        raise DataError(f"{path}: no data rows; a split file needs at least one row")
+    return list(names), np.asarray(rows, dtype=str).reshape(len(rows), len(names))
+
+
+def check_columns(path, names: list[str], expected: list[str]) -> None:
+    """Exactly the expected columns (any order)."""
+    missing = [c for c in expected if c not in names]
+    extra = [c for c in names if c not in expected]
+    if missing or extra:
+        raise DataError(
+            f"{where(path, 1)}: header {names}: missing columns {missing}, extra columns {extra}; "
+            f"expected exactly {expected} (pass the schema options to name the columns)"
+        )
+
+
+def parse_labels(path, values: np.ndarray, first_line: int = 2) -> np.ndarray:
+    """0/1 labels as float32 ("0", "1", "0.0", "1.0" accepted; anything else is an error)."""
+    ok = np.isin(values, ("0", "1", "0.0", "1.0"))
+    if not ok.all():
+        i = int(np.argmin(ok))
+        raise DataError(
+            f"{where(path, first_line + i)}: label {values[i]!r} is not 0 or 1; "
+            "labels must be binary clicks"
+        )
+    return np.isin(values, ("1", "1.0")).astype(np.float32)
+
+
+def parse_numeric(path, column: str, values: np.ndarray, first_line: int = 2) -> np.ndarray:
+    """float32 values; an empty or non-numeric entry is an error naming its line."""
+    out = np.empty(len(values), np.float64)
+    for i, v in enumerate(values.tolist()):
+        try:
+            out[i] = float(v)
+        except ValueError:
+            raise DataError(
+                f"{where(path, first_line + i)}: column {column!r} is numeric but holds {v!r}; "
+                "fix the value or declare the column categorical"
+            ) from None
+    if not np.isfinite(out).all():
+        i = int(np.argmin(np.isfinite(out)))
+        raise DataError(f"{where(path, first_line + i)}: column {column!r} holds {values[i]!r}")
+    return out.astype(np.float32)
+
+
+class Vocab:
+    """Train-only vocabulary of one embedding table: value -> id (0 PAD, 1 OOV, >= 2 known)."""
+
+    def __init__(self, train_values: np.ndarray, min_count: int = 1):
+        values, counts = np.unique(np.asarray(train_values, dtype=str).ravel(), return_counts=True)
+        keep = counts >= min_count
+        values, counts = values[keep], counts[keep]
+        order = np.lexsort((values, -counts))  # most frequent first, ties by value
+        self.values = values[order]
+        self._sorted = values  # np.unique output is sorted: binary search on it
+        self._ids = np.empty(len(values), np.int32)
+        self._ids[order] = np.arange(2, 2 + len(values), dtype=np.int32)
+
+    @property
+    def size(self) -> int:
+        """Number of ids including PAD and OOV (FeatureSpec's vocab_size)."""
+        return len(self.values) + 2
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=str)
+        if len(self._sorted) == 0:
+            return np.full(values.shape, OOV_ID, np.int32)
+        pos = np.clip(np.searchsorted(self._sorted, values), 0, len(self._sorted) - 1)
+        return np.where(self._sorted[pos] == values, self._ids[pos], OOV_ID).astype(np.int32)
+
+    def encode_sequences(self, values: np.ndarray, sep: str, max_len: int) -> np.ndarray:
+        """"a^b^c" strings -> (N, max_len) ids, left-aligned, the most recent max_len kept."""
+        out = np.full((len(values), max_len), PAD_ID, np.int32)
+        for i, s in enumerate(values.tolist()):
+            items = [t for t in s.split(sep) if t][-max_len:]
+            if items:
+                out[i, : len(items)] = self.encode(np.asarray(items))
+        return out
+
+
+def split_tokens(values: np.ndarray, sep: str) -> np.ndarray:
+    """All tokens of a column of separated sequences (to build their vocabulary)."""
+    joined = sep.join(v for v in values.tolist() if v)
+    return np.asarray([t for t in joined.split(sep) if t], dtype=str)

@@ -1,0 +1,58 @@
+"""DeepFM (Guo et al. 2017, "DeepFM: A Factorization-Machine based Neural Network", eq. 1).
+
+y = linear + FM + DNN, all three reading one shared embedding:
+  fm   = b + sum_f w_f[id_f] + sum_{i<j} <e_i, e_j>
+  deep = Tower([e_1; ...; e_F])  (h_{k+1} = connection(hist, MLP_k(h_k)), then Dense(1))
+
+Residual slots:
+  * every tower layer (connection `none` gives the published plain MLP);
+  * the FM/deep combination, chosen by `combine`:
+      "sum" (default): logit = fm + deep, the published model, whatever the family;
+      "connection": logit = conn_combine(hist=[fm], fx=deep), a second instance of the family
+      named "combine", so e.g. `scaled` learns beta * deep + w * fm and `none` drops the FM part.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+
+from ctr.features import FeatureSpec
+from ctr.layers.embedding import FeatureEmbedding, LinearTerm
+from ctr.layers.fm import fm_interaction
+from ctr.layers.tower import Tower
+from resnets import ConnectionFactory
+
+COMBINE = ("sum", "connection")
+
+
+class DeepFM(nn.Module):
+    spec: FeatureSpec
+    connection: ConnectionFactory
+    embedding_dim: int = 10
+    hidden: tuple[int, ...] = (400, 400, 400)
+    activation: str = "relu"
+    dropout: float = 0.0
+    batch_norm: bool = False
+    combine: str = "sum"
+
+    @nn.compact
+    def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
+        if self.combine not in COMBINE:
+            raise ValueError(f"DeepFM combine={self.combine!r}; choose from {COMBINE}")
+        emb_BxFxD = FeatureEmbedding(self.spec, dim=self.embedding_dim, name="embedding")(batch)
+        fm_B = LinearTerm(self.spec, name="linear")(batch) + fm_interaction(emb_BxFxD)
+        tower = Tower(
+            tuple(self.hidden),
+            self.connection,
+            self.activation,
+            self.dropout,
+            self.batch_norm,
+            out_dim=1,
+            name="tower",
+        )
+        deep_Bx1 = tower(emb_BxFxD.reshape(emb_BxFxD.shape[0], -1), train=train)
+        if self.combine == "sum":
+            return fm_B + deep_Bx1[:, 0]
+        conn = self.connection(name="combine")
+        return conn([fm_B[:, None]], deep_Bx1, train=train)[:, 0]

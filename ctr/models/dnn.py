@@ -1,0 +1,40 @@
+"""Plain DNN over concatenated field embeddings (Covington et al. 2016, "YouTube DNN"; BARS DNN).
+
+logit = Tower([e_1; ...; e_F]), the tower h_{k+1} = connection(hist, MLP_k(h_k)), then Dense(1).
+Residual slots: every tower layer (connection `none` is the published plain MLP).
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+
+from ctr.features import FeatureSpec
+from ctr.layers.embedding import FeatureEmbedding
+from ctr.layers.tower import Tower
+from resnets import ConnectionFactory
+
+
+class DNN(nn.Module):
+    spec: FeatureSpec
+    connection: ConnectionFactory
+    embedding_dim: int = 10
+    hidden: tuple[int, ...] = (400, 400, 400)
+    activation: str = "relu"
+    dropout: float = 0.0
+    batch_norm: bool = False
+
+    @nn.compact
+    def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
+        emb_BxFxD = FeatureEmbedding(self.spec, dim=self.embedding_dim, name="embedding")(batch)
+        x_BxI = emb_BxFxD.reshape(emb_BxFxD.shape[0], -1)
+        tower = Tower(
+            tuple(self.hidden),
+            self.connection,
+            self.activation,
+            self.dropout,
+            self.batch_norm,
+            out_dim=1,
+            name="tower",
+        )
+        return tower(x_BxI, train=train)[:, 0]
