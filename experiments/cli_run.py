@@ -1,5 +1,107 @@
-"""Placeholder: this command group is being written."""
+"""`resctr run | table | plot | demo`: train a sweep into run folders, then read them back."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import re
+import time
+
+
+def _shard(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"--shard wants i/N (e.g. 0/4), got {text!r}")
+    return int(m[1]), int(m[2])
 
 
 def register(sub) -> None:
-    del sub
+    run = sub.add_parser("run", help="train a sweep (resumes unfinished runs, skips finished)")
+    run.add_argument("--sweep", required=True, help="a name in experiments.sweeps.SWEEPS")
+    run.add_argument("--workdir", default="runs", help="runs land in WORKDIR/SWEEP/RUN_ID")
+    run.add_argument("--data-dir", help="prepared-data cache (default: ctr.datasets')")
+    run.add_argument("--manual-dir", help="raw files of a real data set")
+    run.add_argument("--only", help="regex on run ids")
+    run.add_argument("--dry-run", action="store_true", help="list the runs and exit")
+    run.add_argument("--shard", type=_shard, default=(0, 1), help="i/N: this machine's part")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="dotted override for every run, e.g. train.lr=3e-4")  # fmt: skip
+    run.set_defaults(func=cmd_run)
+    table = sub.add_parser("table", help="model x family table of a sweep's results")
+    table.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
+    table.set_defaults(func=cmd_table)
+    plot = sub.add_parser("plot", help="learning curves, AUC vs depth, connection weights")
+    plot.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
+    plot.set_defaults(func=cmd_plot)
+    demo = sub.add_parser("demo", help="run the demo sweep on generated data, table and plots")
+    demo.add_argument("--workdir", default="runs")
+    demo.add_argument("--data-dir")
+    demo.set_defaults(func=cmd_demo)
+
+
+def _compile_cache() -> None:
+    """Persistent XLA cache: a rerun (or resume) of a sweep skips most compile time."""
+    import jax
+
+    cache = pathlib.Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "resctr"
+    jax.config.update("jax_compilation_cache_dir", str(cache / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+
+
+def cmd_run(args) -> int:
+    from experiments.configs import apply_overrides
+    from experiments.runner import run_sweep, select
+    from experiments.sweeps import SWEEPS
+
+    if args.sweep not in SWEEPS:
+        raise SystemExit(f"unknown sweep {args.sweep!r}; choose from {sorted(SWEEPS)}")
+    configs = [apply_overrides(c, args.set) if args.set else c for c in SWEEPS[args.sweep]()]
+    workdir = pathlib.Path(args.workdir) / args.sweep
+    if args.dry_run:
+        for c in select(configs, args.only, args.shard):
+            done = (workdir / c.run_id / "result.json").exists()
+            print(f"{'done' if done else 'todo'}  {c.run_id}")
+        return 0
+    _compile_cache()
+    placement = None
+    if any(c.train.data_parallel for c in configs):
+        from experiments.parallel import DataParallel
+
+        placement = DataParallel(shard_embeddings=configs[0].train.shard_embeddings)
+    t0 = time.perf_counter()
+    try:
+        results = run_sweep(
+            configs, workdir, data_dir=args.data_dir, manual_dir=args.manual_dir, only=args.only,
+            shard=args.shard, placement=placement,
+        )  # fmt: skip
+    except RuntimeError as e:  # some groups failed; the others are done and kept
+        print(f"{e} (tracebacks above); rerun the same command to retry them")
+        return 1
+    print(f"{len(results)} runs in {workdir} ({time.perf_counter() - t0:.0f} s this call)")
+    return 0
+
+
+def cmd_table(args) -> int:
+    from experiments.tables import write_table
+
+    text, csv = write_table(args.workdir)
+    print(text)
+    print(f"\nwritten: {csv}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from experiments.plots import plot_all
+
+    for path in plot_all(args.workdir):
+        print(path)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    run = dict(sweep="demo", manual_dir=None, only=None, dry_run=False, shard=(0, 1), set=[])
+    cmd_run(argparse.Namespace(workdir=args.workdir, data_dir=args.data_dir, **run))
+    sweep_dir = pathlib.Path(args.workdir) / "demo"
+    cmd_table(argparse.Namespace(workdir=sweep_dir))
+    return cmd_plot(argparse.Namespace(workdir=sweep_dir))

@@ -37,6 +37,8 @@ def epoch_indices(
 
 def gather(arrays: dict[str, jax.Array], idx_B: jax.Array, mask_B: jax.Array) -> dict:
     """One batch by index, with the padding mask under "mask"."""
-    batch = {k: jnp.take(v, idx_B, axis=0) for k, v in arrays.items()}
+    # epoch_indices only yields valid rows, so "clip" changes nothing but skips the bounds
+    # masking of the default "fill" mode: ~4x faster per step on CPU (bench/data.py).
+    batch = {k: jnp.take(v, idx_B, axis=0, mode="clip") for k, v in arrays.items()}
     batch["mask"] = mask_B
     return batch

@@ -12,6 +12,7 @@ Vocabulary (BARS / FuxiCTR convention): built on the train split only; a value s
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import pathlib
@@ -45,17 +46,35 @@ def _open_text(path: pathlib.Path):
     return io.TextIOWrapper(raw, encoding="utf-8", newline="")
 
 
-def read_rows(
-    path: pathlib.Path, *, delimiter: str = ",", header: bool = True, names=None
-) -> tuple[list[str], np.ndarray]:
-    """(column names, str array rows x columns); every row must have exactly len(names) fields."""
+@dataclasses.dataclass
+class Table:
+    """Raw string columns of one file, with the file line of every row (for error messages)."""
+
+    path: pathlib.Path
+    columns: dict[str, np.ndarray]
+    lines: np.ndarray
+
+    def take(self, rows: np.ndarray) -> Table:
+        cols = {c: v[rows] for c, v in self.columns.items()}
+        return Table(self.path, cols, self.lines[rows])
+
+    def error(self, row: int, what: str) -> DataError:
+        return DataError(f"{where(self.path, int(self.lines[row]))}: {what}")
+
+
+def read_table(path, *, delimiter: str = ",", names: list[str] | None = None) -> Table:
+    """A delimited file as string columns; the header gives the names unless `names` is given.
+
+    Every row must have exactly as many fields as there are names.
+    """
     path = pathlib.Path(path)
     rows: list[list[str]] = []
+    lines: list[int] = []
     line = 0
     try:
         with _open_text(path) as f:
             reader = csv.reader(f, delimiter=delimiter)
-            if header:
+            if names is None:
                 names = next(reader, None)
                 if names is None:
                     raise DataError(f"{path}: the file is empty; expected a header line")
@@ -70,63 +89,65 @@ def read_rows(
                         f"({', '.join(names)}); fix or remove this row"
                     )
                 rows.append(row)
+                lines.append(line)
     except (EOFError, OSError, zlib.error, UnicodeDecodeError, csv.Error) as e:
-        if isinstance(e, DataError):
-            raise
         raise DataError(
-            f"{where(path, line + 1)}: cannot read ({e}); the file is truncated or corrupt, "
-            "re-download or re-compress it"
+            f"{where(path, line + 1)}: cannot read ({type(e).__name__}: {e}); the file is "
+            "truncated or corrupt: re-download or re-compress it"
         ) from e
     if not rows:
         raise DataError(f"{path}: no data rows; a split file needs at least one row")
-    return list(names), np.asarray(rows, dtype=str).reshape(len(rows), len(names))
+    values = np.asarray(rows, dtype=str).reshape(len(rows), len(names))
+    return Table(path, dict(zip(names, values.T, strict=True)), np.asarray(lines, np.int64))
 
 
-def check_columns(path, names: list[str], expected: list[str]) -> None:
+def check_columns(table: Table, expected: list[str]) -> None:
     """Exactly the expected columns (any order)."""
+    names = list(table.columns)
     missing = [c for c in expected if c not in names]
     extra = [c for c in names if c not in expected]
     if missing or extra:
         raise DataError(
-            f"{where(path, 1)}: header {names}: missing columns {missing}, extra columns {extra}; "
-            f"expected exactly {expected} (pass the schema options to name the columns)"
+            f"{where(table.path, 1)}: columns {names}: missing {missing}, extra {extra}; "
+            f"expected exactly {expected} (set the schema options to match the file)"
         )
 
 
-def parse_labels(path, values: np.ndarray, first_line: int = 2) -> np.ndarray:
+def parse_labels(table: Table, column: str) -> np.ndarray:
     """0/1 labels as float32 ("0", "1", "0.0", "1.0" accepted; anything else is an error)."""
+    values = table.columns[column]
     ok = np.isin(values, ("0", "1", "0.0", "1.0"))
     if not ok.all():
         i = int(np.argmin(ok))
-        raise DataError(
-            f"{where(path, first_line + i)}: label {values[i]!r} is not 0 or 1; "
-            "labels must be binary clicks"
+        raise table.error(
+            i, f"label {str(values[i])!r} is not 0 or 1; labels must be binary clicks"
         )
     return np.isin(values, ("1", "1.0")).astype(np.float32)
 
 
-def parse_numeric(path, column: str, values: np.ndarray, first_line: int = 2) -> np.ndarray:
-    """float32 values; an empty or non-numeric entry is an error naming its line."""
+def parse_numeric(table: Table, column: str, *, empty: float | None = None) -> np.ndarray:
+    """float64 values; non-numeric entries (empty ones too, unless `empty` is set) are errors."""
+    values = table.columns[column].tolist()
     out = np.empty(len(values), np.float64)
-    for i, v in enumerate(values.tolist()):
+    for i, v in enumerate(values):
         try:
-            out[i] = float(v)
+            out[i] = empty if (v == "" and empty is not None) else float(v)
         except ValueError:
-            raise DataError(
-                f"{where(path, first_line + i)}: column {column!r} is numeric but holds {v!r}; "
-                "fix the value or declare the column categorical"
+            raise table.error(
+                i,
+                f"column {column!r} is numeric but holds {v!r}; fix the value or declare "
+                "the column categorical",
             ) from None
-    if not np.isfinite(out).all():
-        i = int(np.argmin(np.isfinite(out)))
-        raise DataError(f"{where(path, first_line + i)}: column {column!r} holds {values[i]!r}")
-    return out.astype(np.float32)
+        if not np.isfinite(out[i]) and v != "":
+            raise table.error(i, f"column {column!r} holds {v!r}, not a finite number")
+    return out
 
 
 class Vocab:
     """Train-only vocabulary of one embedding table: value -> id (0 PAD, 1 OOV, >= 2 known)."""
 
     def __init__(self, train_values: np.ndarray, min_count: int = 1):
-        values, counts = np.unique(np.asarray(train_values, dtype=str).ravel(), return_counts=True)
+        values, counts = np.unique(np.asarray(train_values).ravel(), return_counts=True)
         keep = counts >= min_count
         values, counts = values[keep], counts[keep]
         order = np.lexsort((values, -counts))  # most frequent first, ties by value
@@ -141,14 +162,14 @@ class Vocab:
         return len(self.values) + 2
 
     def encode(self, values: np.ndarray) -> np.ndarray:
-        values = np.asarray(values, dtype=str)
+        values = np.asarray(values)
         if len(self._sorted) == 0:
             return np.full(values.shape, OOV_ID, np.int32)
         pos = np.clip(np.searchsorted(self._sorted, values), 0, len(self._sorted) - 1)
         return np.where(self._sorted[pos] == values, self._ids[pos], OOV_ID).astype(np.int32)
 
     def encode_sequences(self, values: np.ndarray, sep: str, max_len: int) -> np.ndarray:
-        """"a^b^c" strings -> (N, max_len) ids, left-aligned, the most recent max_len kept."""
+        """ "a^b^c" strings -> (N, max_len) ids, left-aligned, the most recent max_len kept."""
         out = np.full((len(values), max_len), PAD_ID, np.int32)
         for i, s in enumerate(values.tolist()):
             items = [t for t in s.split(sep) if t][-max_len:]
@@ -161,3 +182,27 @@ def split_tokens(values: np.ndarray, sep: str) -> np.ndarray:
     """All tokens of a column of separated sequences (to build their vocabulary)."""
     joined = sep.join(v for v in values.tolist() if v)
     return np.asarray([t for t in joined.split(sep) if t], dtype=str)
+
+
+def random_split(table: Table, valid: float, test: float, seed: int) -> dict[str, Table]:
+    """Seeded random train/valid/test split of one raw file (for sets shipped as a single file)."""
+    if not (valid >= 0 and test >= 0 and valid + test < 1):
+        raise ValueError(f"valid={valid}, test={test}: fractions must be >= 0 and sum below 1")
+    n = len(table.lines)
+    order = np.random.default_rng(seed).permutation(n)
+    n_valid, n_test = round(n * valid), round(n * test)
+    parts = {
+        "train": order[n_valid + n_test :],
+        "valid": order[:n_valid],
+        "test": order[n_valid : n_valid + n_test],
+    }
+    return {s: table.take(np.sort(rows)) for s, rows in parts.items() if len(rows)}
+
+
+def find_file(folder: pathlib.Path, option: str, candidates: tuple[str, ...]) -> pathlib.Path:
+    """The raw file named by an option, else the first candidate name present in the folder."""
+    names = (option,) if option else candidates
+    for name in names:
+        if (folder / name).is_file():
+            return folder / name
+    raise DataError(f"{folder}: none of {list(names)} found; pass file=NAME to name the raw file")

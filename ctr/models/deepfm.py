@@ -6,10 +6,10 @@ y = linear + FM + DNN, all three reading one shared embedding:
 
 Residual slots:
   * every tower layer (connection `none` gives the published plain MLP);
-  * the FM/deep combination, chosen by `combine`:
-      "sum" (default): logit = fm + deep, the published model, whatever the family;
-      "connection": logit = conn_combine(hist=[fm], fx=deep), a second instance of the family
-      named "combine", so e.g. `scaled` learns beta * deep + w * fm and `none` drops the FM part.
+  * the FM/deep sum (ctr.layers.slots.Combine, the wide+deep slot every backbone shares):
+    logit = connection([fm], deep) on width-1 states, with the published sum as its built-in
+    shortcut: `none` and `identity` give exactly fm + deep, `scaled` learns beta*deep + w*fm,
+    `gated` a highway mix. combine="sum" pins the published sum for every family (tower only).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import jax
 from ctr.features import FeatureSpec
 from ctr.layers.embedding import FeatureEmbedding, LinearTerm
 from ctr.layers.fm import fm_interaction
+from ctr.layers.slots import Combine
 from ctr.layers.tower import Tower
 from resnets import ConnectionFactory
 
-COMBINE = ("sum", "connection")
+COMBINE = ("connection", "sum")
 
 
 class DeepFM(nn.Module):
@@ -34,7 +35,7 @@ class DeepFM(nn.Module):
     activation: str = "relu"
     dropout: float = 0.0
     batch_norm: bool = False
-    combine: str = "sum"
+    combine: str = "connection"
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
@@ -51,8 +52,6 @@ class DeepFM(nn.Module):
             out_dim=1,
             name="tower",
         )
-        deep_Bx1 = tower(emb_BxFxD.reshape(emb_BxFxD.shape[0], -1), train=train)
-        if self.combine == "sum":
-            return fm_B + deep_Bx1[:, 0]
-        conn = self.connection(name="combine")
-        return conn([fm_B[:, None]], deep_Bx1, train=train)[:, 0]
+        deep_B = tower(emb_BxFxD.reshape(emb_BxFxD.shape[0], -1), train=train)[:, 0]
+        combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
+        return combine(fm_B, deep_B, train=train)

@@ -1,13 +1,16 @@
 """MLP block f(x) = dropout(act(norm(W x + b))), the branch of a residual MLP tower.
 
 BatchNorm sits between the dense layer and the activation, the placement of BARS/FuxiCTR's
-MLP_Block, so the published towers are reproduced exactly.
+MLP_Block, so the published towers are reproduced exactly. Activations: the elementwise ones in
+ACTIVATIONS plus the learned PReLU (He et al. 2015) and Dice (Zhou et al. 2018, blocks/dice.py).
 """
 
 from __future__ import annotations
 
 import flax.linen as nn
 import jax
+
+from resnets.blocks.dice import Dice
 
 ACTIVATIONS = {
     "relu": nn.relu,
@@ -16,6 +19,7 @@ ACTIVATIONS = {
     "tanh": nn.tanh,
     "sigmoid": nn.sigmoid,
 }
+LEARNED_ACTIVATIONS = ("prelu", "dice")
 
 
 class MLP(nn.Module):
@@ -28,12 +32,18 @@ class MLP(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
-        if self.activation not in ACTIVATIONS:
+        if self.activation not in ACTIVATIONS and self.activation not in LEARNED_ACTIVATIONS:
             raise ValueError(
-                f"unknown activation {self.activation!r}; choose from {sorted(ACTIVATIONS)}"
+                f"unknown activation {self.activation!r}; "
+                f"choose from {sorted(ACTIVATIONS) + list(LEARNED_ACTIVATIONS)}"
             )
         y = nn.Dense(self.width)(x)
         if self.batch_norm:
             y = nn.BatchNorm(use_running_average=not train, momentum=0.9)(y)
-        y = ACTIVATIONS[self.activation](y)
+        if self.activation == "prelu":
+            y = nn.PReLU(name="prelu")(y)
+        elif self.activation == "dice":
+            y = Dice(name="dice")(y, train=train)
+        else:
+            y = ACTIVATIONS[self.activation](y)
         return nn.Dropout(self.dropout, deterministic=not train)(y)

@@ -1,0 +1,198 @@
+"""The BARS training protocol (Zhu et al. 2022, "BARS"; FuxiCTR's early stopping), vmapped.
+
+Every epoch: train one pass, evaluate on valid, monitor valid AUC. A non-improving epoch
+multiplies the lr by `lr_decay` (0.1); `patience` (2) consecutive ones stop the run; the best
+state is kept and reported on valid and test. A NaN/inf loss ends a run as "diverged".
+Runs that differ only in seed train as one vmapped program; each keeps its own protocol state,
+checkpoint and result. Per-epoch data keys are fold_in(seed, epoch), so a resumed run sees the
+same permutations as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+import resnets
+from ctr.datasets.device import num_steps
+from ctr.features import FeatureSpec
+from experiments import metrics, train
+from experiments.configs import RunConfig
+from experiments.rundir import RunDir
+
+
+@dataclasses.dataclass
+class Protocol:
+    lr: float
+    best: float | None = None
+    best_epoch: int = 0
+    best_valid: dict | None = None
+    bad_epochs: int = 0
+    epoch: int = 0
+    status: str = "running"  # running | stopped | max_epochs | diverged
+    diverged_step: int | None = None
+    train_s: float = 0.0
+    examples: int = 0
+
+    def end_epoch(self, valid: dict, cfg: RunConfig) -> bool:
+        """Applies the BARS rule to this epoch's valid metrics; True when it improved."""
+        self.epoch += 1
+        t = cfg.train
+        value = valid[t.monitor]
+        improved = math.isfinite(value) and (
+            self.best is None or (value > self.best if t.monitor == "auc" else value < self.best)
+        )
+        if improved:
+            self.best, self.best_epoch, self.best_valid, self.bad_epochs = (
+                value,
+                self.epoch,
+                valid,
+                0,
+            )
+        else:
+            self.bad_epochs += 1
+            self.lr *= t.lr_decay
+            if self.bad_epochs >= t.patience:
+                self.status = "stopped"
+        if self.status == "running" and self.epoch >= t.max_epochs:
+            self.status = "max_epochs"
+        return improved
+
+
+def model_columns(spec: FeatureSpec) -> list[str]:
+    return [f.name for f in spec.fields] + [spec.label]
+
+
+def train_runs(
+    cfgs: list[RunConfig],
+    dirs: list[RunDir],
+    spec: FeatureSpec,
+    splits: dict,
+    *,
+    finish: Callable[[RunConfig, RunDir, Protocol, dict | None, dict], None],
+    on_epoch: Callable[[int], None] = lambda n: None,
+    placement=None,
+) -> None:
+    """Trains runs that share everything but the seed; `finish(cfg, dir, protocol, test,
+    best_params)` is called once per run when it ends. Each run resumes from its checkpoint;
+    runs restored at different epochs train as separate vmapped groups."""
+    cfg0 = cfgs[0]
+    model = train.build_model(cfg0, spec)
+    tx = train.make_optimizer(cfg0.train)
+    place = placement or (lambda tree, kind: jax.device_put(tree))
+    cols = model_columns(spec)
+    data = {s: place({c: splits[s][c] for c in cols}, "data") for s in splits if s != "train"}
+    data["train"] = place({c: splits["train"][c] for c in cols}, "data")
+    sample = {c: np.asarray(splits["train"][c][:2]) for c in cols}
+    sample["mask"] = np.ones(2, np.float32)
+    # eager init: op-level compile caches are shared by every model of a sweep, a jitted init
+    # would compile anew for each one (seconds on a CPU)
+    init = lambda key: jax.device_get(train.init_state(model, tx, key, sample))  # noqa: E731
+    state_shape = jax.eval_shape(lambda: train.init_state(model, tx, jax.random.PRNGKey(0), sample))
+    abstract = {"state": state_shape, "best": state_shape}
+
+    groups: dict[int, list] = {}
+    for cfg, d in zip(cfgs, dirs, strict=True):
+        restored = d.restore_latest(abstract)
+        if restored is None:
+            s = init(jax.random.PRNGKey(cfg.seed))
+            entry = (cfg, d, s, s, Protocol(lr=cfg.train.lr))
+        else:
+            tree, meta = restored
+            prot = Protocol(**meta)
+            d.truncate_metrics(prot.epoch)
+            entry = (cfg, d, *jax.device_get((tree["state"], tree["best"])), prot)
+        groups.setdefault(entry[4].epoch, []).append(entry)
+    step_fn = train.make_train_step(model, tx, cfg0.train)
+    constrain = getattr(placement, "constrain", lambda b: b)
+    epoch_fn = train.make_epoch_fn(step_fn, cfg0.train.batch_size, constrain)
+    predict = train.make_predict_fn(model, cfg0.train.eval_batch_size)
+    for group in groups.values():
+        _train_group(group, spec, data, epoch_fn, predict, place, finish, on_epoch)
+
+
+def _train_group(group, spec, data, epoch_fn, predict, place, finish, on_epoch) -> None:
+    """Trains one vmapped group; the stacked state lives on the device, a host copy of it and
+    of each seed's best state is taken once per epoch (for checkpoints and the best state)."""
+    cfgs = [g[0] for g in group]
+    dirs = [g[1] for g in group]
+    prots: list[Protocol] = [g[4] for g in group]
+    states = place(train.stack([g[2] for g in group]), "state")
+    best = train.stack([g[3] for g in group])
+    seeds = np.array([c.seed for c in cfgs], np.int32)
+    n_train = len(data["train"][spec.label])
+    steps = num_steps(n_train, cfgs[0].train.batch_size)
+    users = None
+    if spec.user_field and "valid" in data:
+        users = np.asarray(data["valid"][spec.user_field])
+    valid_y = np.asarray(data["valid"][spec.label])
+    args = (cfgs, dirs, prots, data, predict, place, spec, finish)
+    for i, p in enumerate(prots):  # a run whose protocol ended before the kill: just finish
+        if p.status != "running":
+            _finish_one(i, best, *args)
+    while any(p.status == "running" for p in prots):
+        epoch = prots[0].epoch
+        lrs = np.array([p.lr for p in prots], np.float32)
+        t0 = time.perf_counter()
+        states, m = epoch_fn(states, data["train"], seeds, np.int32(epoch), lrs)
+        loss_NxS = np.asarray(m["loss"])
+        dt = time.perf_counter() - t0
+        logits_NxV = np.asarray(predict(states, data["valid"]))
+        host = jax.device_get(states)
+        improved = np.zeros(len(prots), bool)
+        for i, p in enumerate(prots):
+            if p.status != "running":
+                continue
+            p.train_s += dt
+            p.examples += n_train
+            bad = np.flatnonzero(~np.isfinite(loss_NxS[i]))
+            if bad.size:
+                p.status, p.diverged_step = "diverged", epoch * steps + int(bad[0]) + 1
+                p.epoch += 1
+                dirs[i].append_metrics({"epoch": p.epoch, "status": "diverged"})
+                continue
+            valid = metrics.evaluate(valid_y, logits_NxV[i], users)
+            improved[i] = p.end_epoch(valid, cfgs[i])
+            row = {"epoch": p.epoch, "lr": p.lr, "train_loss": float(loss_NxS[i].mean())}
+            row |= {f"valid_{k}": v for k, v in valid.items()}
+            row |= connection_scalars(train.unstack(host.params, i), small=True)
+            dirs[i].append_metrics(row)
+        best = jax.tree.map(functools.partial(_where, improved), host, best)
+        for i, p in enumerate(prots):
+            if p.epoch == epoch + 1:  # this run trained this epoch
+                tree = {"state": train.unstack(host, i), "best": train.unstack(best, i)}
+                dirs[i].save(p.epoch, tree, dataclasses.asdict(p))
+                if p.status != "running":
+                    _finish_one(i, best, *args)
+        on_epoch(epoch + 1)
+
+
+def _where(take_N: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    return np.where(take_N.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
+
+
+def _finish_one(i, best, cfgs, dirs, prots, data, predict, place, spec, finish) -> None:
+    test = None
+    best_i = train.unstack(best, i)
+    if "test" in data and prots[i].best is not None:
+        one = place(jax.tree.map(lambda x: x[None], best_i), "state")
+        logits = np.asarray(predict(one, data["test"]))[0]
+        users = np.asarray(data["test"][spec.user_field]) if spec.user_field else None
+        test = metrics.evaluate(np.asarray(data["test"][spec.label]), logits, users)
+    finish(cfgs[i], dirs[i], prots[i], test, best_i.params)
+
+
+def connection_scalars(params, small: bool = False) -> dict:
+    """Learned connection scalars (resnets.connection_summary) as lists, by parameter path."""
+    out = {}
+    for k, v in resnets.connection_summary(params).items():
+        a = np.asarray(v)
+        if not small or a.size <= 64:
+            out[f"conn/{k}"] = a.tolist()
+    return out

@@ -1,0 +1,100 @@
+"""Result tables from run folders: model x family, mean +- std over seeds, paired test vs baseline.
+
+The baseline is `identity` (the ResNet shortcut) when the sweep has it, else `none`; the
+difference to it is paired by seed (same seed = same data order and init draw) and tested with
+a paired t-test over seeds (scipy.stats.ttest_rel).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def load_results(workdir: str | pathlib.Path) -> pd.DataFrame:
+    rows = []
+    for path in sorted(pathlib.Path(workdir).glob("**/result.json")):
+        r = json.loads(path.read_text())
+        cfg = r["config"]
+        hidden = cfg["model"]["options"].get("hidden")
+        row = {
+            "run_id": r["run_id"],
+            "path": str(path.parent),
+            "model": cfg["model"]["name"],
+            "family": cfg["connection"]["name"],
+            "depth": len(hidden) if hidden is not None else 0,
+            "seed": cfg["seed"],
+            "status": r["status"],
+            "best_epoch": r["best_epoch"],
+            "train_s": r["train_s"],
+        }
+        for split in ("valid", "test"):
+            for k, v in (r.get(split) or {}).items():
+                row[f"{split}_{k}"] = v
+        rows.append(row)
+    if not rows:
+        raise FileNotFoundError(f"no result.json under {workdir}: run a sweep there first")
+    return pd.DataFrame(rows)
+
+
+def summarize(df: pd.DataFrame, metric: str | None = None) -> tuple[pd.DataFrame, str]:
+    """(one row per model x family [x depth], the metric used: test AUC when every run has it)."""
+    if metric is None:
+        metric = "test_auc" if "test_auc" in df and df["test_auc"].notna().all() else "valid_auc"
+    keys = ["model", "family"] + (["depth"] if df["depth"].nunique() > 1 else [])
+    families = set(df["family"])
+    baseline = "identity" if "identity" in families else "none"
+    out = []
+    for key, g in df.groupby(keys, sort=True):
+        vals = g[metric].to_numpy(float)
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
+        row |= {
+            "n": len(g),
+            "mean": np.nanmean(vals),
+            "std": np.nanstd(vals, ddof=1) if len(g) > 1 else np.nan,
+        }
+        row["diverged"] = int((g["status"] == "diverged").sum())
+        base = df[(df["family"] == baseline) & np.logical_and.reduce(
+            [df[k] == row[k] for k in keys if k != "family"])]  # fmt: skip
+        paired = g.merge(base, on="seed", suffixes=("", "_base"))
+        diff = paired[metric] - paired[f"{metric}_base"]
+        row[f"diff_vs_{baseline}"] = diff.mean() if len(diff) else np.nan
+        ok = len(diff) > 1 and row["family"] != baseline and diff.std() > 0
+        row["p_value"] = (
+            stats.ttest_rel(paired[metric], paired[f"{metric}_base"]).pvalue if ok else np.nan
+        )
+        out.append(row)
+    return pd.DataFrame(out), metric
+
+
+def to_markdown(table: pd.DataFrame, metric: str) -> str:
+    diff_col = next(c for c in table.columns if c.startswith("diff_vs_"))
+    keys = [c for c in ("model", "family", "depth") if c in table]
+    head = keys + [f"{metric} (mean ± std)", "n", diff_col, "p (paired t)", "diverged"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for _, r in table.iterrows():
+        std = "" if np.isnan(r["std"]) else f" ± {r['std']:.4f}"
+        diff = "" if np.isnan(r[diff_col]) else f"{r[diff_col]:+.4f}"
+        p = "" if np.isnan(r["p_value"]) else f"{r['p_value']:.3g}"
+        cells = [str(r[k]) for k in keys] + [
+            f"{r['mean']:.4f}{std}",
+            str(r["n"]),
+            diff,
+            p,
+            str(r["diverged"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_table(workdir: str | pathlib.Path) -> tuple[str, pathlib.Path]:
+    """Markdown table of the sweep in `workdir`; also writes workdir/table.csv."""
+    workdir = pathlib.Path(workdir)
+    table, metric = summarize(load_results(workdir))
+    csv = workdir / "table.csv"
+    table.to_csv(csv, index=False)
+    return to_markdown(table, metric), csv

@@ -1,0 +1,190 @@
+"""Train and eval steps: pure functions of (state, batch), jitted once, run on the device.
+
+loss = masked mean BCE(logits, y)
+       + embedding_l2/2 * sum ||E||^2   (tables: is_embedding_path; FuxiCTR's (lambda/p)||E||_p^p)
+       + net_l2/2 * sum ||W||^2          (every other kernel)
+       + resnets.penalty(sown "losses") (families' L1 on gates/edges)
+Adam sits inside optax.inject_hyperparams, so the learning rate is part of the optimizer state
+and the protocol's lr decay changes a number, not the compiled program.
+A whole epoch is one `lax.scan` over device-resident data batched by index; seeds that share a
+config are vmapped over a stacked state (one program, one result per seed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+
+import resnets
+from ctr.datasets.device import epoch_indices, gather
+from ctr.features import FeatureSpec
+from ctr.layers.embedding import is_embedding_path
+from ctr.models import MODELS
+from experiments.configs import RunConfig, TrainConfig
+
+
+class TrainState(struct.PyTreeNode):
+    step: jax.Array
+    params: Any
+    batch_stats: Any
+    opt_state: Any
+    rng: jax.Array  # raw uint32 key; step t uses fold_in(rng, t) for dropout
+
+
+def build_model(cfg: RunConfig, spec: FeatureSpec) -> nn.Module:
+    options = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.model.options.items()}
+    return MODELS[cfg.model.name](
+        spec=spec,
+        connection=cfg.connection.factory(),
+        embedding_dim=cfg.model.embedding_dim,
+        **options,
+    )
+
+
+def make_optimizer(tcfg: TrainConfig) -> optax.GradientTransformation:
+    return optax.inject_hyperparams(optax.adam)(learning_rate=tcfg.lr)
+
+
+def init_state(model: nn.Module, tx, seed_key: jax.Array, sample: dict) -> TrainState:
+    init_key, rng = jax.random.split(seed_key)
+    variables = model.init(init_key, sample, train=False)
+    params = variables["params"]
+    return TrainState(
+        step=jnp.zeros((), jnp.int32),
+        params=params,
+        batch_stats=variables.get("batch_stats", {}),
+        opt_state=tx.init(params),
+        rng=rng,
+    )
+
+
+def learning_rate(state: TrainState) -> jax.Array:
+    return state.opt_state.hyperparams["learning_rate"]
+
+
+def with_learning_rate(state: TrainState, lr) -> TrainState:
+    hp = dict(state.opt_state.hyperparams)
+    hp["learning_rate"] = jnp.asarray(lr, hp["learning_rate"].dtype).reshape(
+        hp["learning_rate"].shape
+    )
+    return state.replace(opt_state=state.opt_state._replace(hyperparams=hp))
+
+
+def l2_terms(params) -> tuple[jax.Array, jax.Array]:
+    """(sum of squared embedding tables, sum of squared non-embedding kernels)."""
+    emb = jnp.zeros(())
+    net = jnp.zeros(())
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        keys = tuple(getattr(p, "key", str(p)) for p in path)
+        if is_embedding_path(keys):
+            emb = emb + jnp.sum(jnp.square(leaf))
+        elif keys[-1] == "kernel":
+            net = net + jnp.sum(jnp.square(leaf))
+    return emb, net
+
+
+def make_train_step(model: nn.Module, tx, tcfg: TrainConfig):
+    """train_step(state, batch) -> (state, {"loss", "bce"}): pure, for jit/scan/vmap."""
+
+    def loss_fn(params, state: TrainState, batch: dict):
+        variables = {"params": params}
+        if state.batch_stats:
+            variables["batch_stats"] = state.batch_stats
+        logits_B, updates = model.apply(
+            variables,
+            batch,
+            train=True,
+            rngs={"dropout": jax.random.fold_in(state.rng, state.step)},
+            mutable=["batch_stats", "losses"],
+        )
+        mask_B = batch["mask"]
+        bce_B = optax.sigmoid_binary_cross_entropy(logits_B, batch["label"])
+        bce = jnp.sum(bce_B * mask_B) / jnp.maximum(jnp.sum(mask_B), 1.0)
+        emb_sq, net_sq = l2_terms(params)
+        loss = (
+            bce
+            + 0.5 * tcfg.embedding_l2 * emb_sq
+            + 0.5 * tcfg.net_l2 * net_sq
+            + resnets.penalty(updates.get("losses", {}))
+        )
+        return loss, (bce, updates.get("batch_stats", state.batch_stats))
+
+    def train_step(state: TrainState, batch: dict):
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+        (loss, (bce, batch_stats)), grads = grad_fn(state.params, state, batch)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        new = state.replace(
+            step=state.step + 1,
+            params=optax.apply_updates(state.params, updates),
+            batch_stats=batch_stats,
+            opt_state=opt_state,
+        )
+        return new, {"loss": loss, "bce": bce}
+
+    return train_step
+
+
+def make_epoch_fn(train_step, batch_size: int, constrain=lambda batch: batch):
+    """epoch(states_N, data, seeds_N, epoch, lrs_N) -> (states_N, {"loss": NxS, "bce": NxS}).
+
+    One jitted program: every stacked state gets its lr, draws its permutation from
+    fold_in(PRNGKey(seed), epoch) and scans over its batches; data is shared. `constrain` lets
+    data-parallel mode pin the batch's sharding.
+    """
+
+    def one(state, data, seed, epoch, lr):
+        n = next(iter(data.values())).shape[0]
+        key = jax.random.fold_in(jax.random.PRNGKey(seed), epoch)
+        idx_SxB, mask_SxB = epoch_indices(key, n, batch_size)
+
+        def body(st, xs):
+            return train_step(st, constrain(gather(data, *xs)))
+
+        return jax.lax.scan(body, with_learning_rate(state, lr), (idx_SxB, mask_SxB))
+
+    return jax.jit(jax.vmap(one, in_axes=(0, None, 0, None, 0)), donate_argnums=0)
+
+
+def make_predict_fn(model: nn.Module, batch_size: int):
+    """predict(states_N, data) -> logits N x rows, one jitted scan over the split."""
+
+    def one(state, data):
+        n = next(iter(data.values())).shape[0]
+        idx_SxB, mask_SxB = epoch_indices(None, n, batch_size)
+        variables = {"params": state.params}
+        if state.batch_stats:
+            variables["batch_stats"] = state.batch_stats
+
+        def body(carry, xs):
+            return carry, model.apply(variables, gather(data, *xs), train=False)
+
+        _, logits_SxB = jax.lax.scan(body, None, (idx_SxB, mask_SxB))
+        return logits_SxB.reshape(-1)[:n]
+
+    return jax.jit(jax.vmap(one, in_axes=(0, None)))
+
+
+def stack(trees: list) -> Any:
+    """Host-side stack of per-seed trees (numpy) into one N-leading tree."""
+    return jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *trees)
+
+
+def unstack(tree, i: int) -> Any:
+    return jax.tree.map(lambda x: x[i], tree)
+
+
+def param_counts(params) -> dict[str, int]:
+    emb = other = 0
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        keys = tuple(getattr(p, "key", str(p)) for p in path)
+        if is_embedding_path(keys):
+            emb += int(np.prod(leaf.shape))
+        else:
+            other += int(np.prod(leaf.shape))
+    return {"embedding": emb, "other": other}

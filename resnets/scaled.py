@@ -1,0 +1,64 @@
+"""Scaled shortcut: h_{k+1} = β ⊙ f(x) + w ⊙ x.
+
+β is a scalar or per-channel (β0 = 0 is ReZero, Bachlechner et al. 2020, eq. 3). w is fixed 1,
+a scalar, per-channel, low rank w·x = x + A(Bx) (I + AB with B = 0 at init), or a full matrix
+w·x = W x (init I): the LAuReL forms of Menghani et al. 2024 ("Learned Augmented Residual
+Layer", eq. 2-4). When widths differ, x is first projected by a learned P (no bias), as in
+`identity`. With β = 1 and w = "one" this is exactly `identity`.
+"""
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+BETA_KINDS = ("scalar", "channel")
+W_KINDS = ("one", "scalar", "channel", "lowrank", "full")
+
+
+def channel_param(module: nn.Module, name: str, kind: str, width: int, init: float, ndim: int):
+    """A scalar or (1, ..., 1, width) parameter filled with `init`, broadcastable to rank ndim.
+
+    Stored as () or (width,); reshaped here because tests forbid implicit rank promotion.
+    """
+    shape = () if kind == "scalar" else (width,)
+    p = module.param(name, nn.initializers.constant(init), shape)
+    return p if kind == "scalar" else p.reshape((1,) * (ndim - 1) + (width,))
+
+
+class ScaledConnection(nn.Module):
+    """h_{k+1} = β ⊙ f(x) + w ⊙ x; β scalar|channel, w one|scalar|channel|lowrank|full."""
+
+    beta: str = "scalar"
+    beta_init: float = 1.0
+    w: str = "one"
+    w_init: float = 1.0
+    rank: int = 4
+
+    @nn.compact
+    def __call__(self, hist: Sequence[jax.Array], fx: jax.Array, *, train: bool = False):
+        del train
+        if self.beta not in BETA_KINDS or self.w not in W_KINDS:
+            raise ValueError(
+                f"scaled: beta must be one of {BETA_KINDS} and w one of {W_KINDS}, "
+                f"got beta={self.beta!r}, w={self.w!r}"
+            )
+        x, d = hist[-1], fx.shape[-1]
+        if x.shape[-1] != d:
+            x = nn.Dense(d, use_bias=False, name="projection")(x)
+        beta = channel_param(self, "beta", self.beta, d, self.beta_init, fx.ndim)
+        return beta * fx + self._carry(x, d)
+
+    def _carry(self, x: jax.Array, d: int) -> jax.Array:
+        if self.w == "one":
+            return x
+        if self.w in ("scalar", "channel"):
+            return channel_param(self, "w", self.w, d, self.w_init, x.ndim) * x
+        if self.w == "lowrank":
+            # w = w_init·I + A B with B = 0, so the carry starts as w_init·x and A still learns.
+            a = self.param("w_a", nn.initializers.lecun_normal(), (d, self.rank))
+            b = self.param("w_b", nn.initializers.zeros, (self.rank, d))
+            return self.w_init * x + (x @ a) @ b
+        eye = lambda key, shape: self.w_init * jnp.eye(shape[0])
+        return x @ self.param("w", eye, (d, d))

@@ -1,0 +1,36 @@
+"""Built-in shortcut and wide+deep slots: `none` reproduces the published sum."""
+
+import jax
+import numpy as np
+
+import resnets
+from ctr.layers.slots import Combine, slot_factory
+
+WIDE = np.array([0.5, -1.0, 2.0], np.float32)
+DEEP = np.array([1.5, 0.25, -3.0], np.float32)
+
+
+def test_slot_factory_maps_none_to_identity_only_with_builtin_shortcut():
+    none = resnets.get("none")
+    assert slot_factory(none, builtin_shortcut=True).family == "identity"
+    assert slot_factory(none, builtin_shortcut=False).family == "none"
+    assert slot_factory(resnets.get("concat"), fixed_width=True).options == {"project": True}
+
+
+def test_combine_none_is_the_published_sum():
+    m = Combine(resnets.get("none"))
+    out, variables = m.init_with_output(jax.random.key(0), WIDE, DEEP)
+    np.testing.assert_array_equal(out, WIDE + DEEP)
+    assert not variables
+
+
+def test_combine_scaled_learns_the_mix():
+    m = Combine(resnets.get("scaled", beta_init=0.5, w="scalar", w_init=2.0))
+    out, _ = m.init_with_output(jax.random.key(0), WIDE, DEEP)
+    np.testing.assert_allclose(out, 0.5 * DEEP + 2.0 * WIDE, rtol=1e-6)
+
+
+def test_dag_keeps_the_published_slot():
+    dag = resnets.get("dag")
+    assert slot_factory(dag, builtin_shortcut=True).family == "identity"
+    assert slot_factory(dag, fixed_width=True).family == "none"

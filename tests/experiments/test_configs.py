@@ -1,0 +1,56 @@
+"""Config validation, JSON round trip, stable run ids, dotted overrides."""
+
+import dataclasses
+
+import pytest
+from conftest import tiny
+
+import resnets
+from ctr.models import MODELS
+from experiments.configs import (
+    ConnectionConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    apply_overrides,
+)
+
+
+def test_round_trip_and_stable_run_id():
+    cfg = tiny("deepfm", "scaled", seed=3)
+    again = RunConfig.from_json(cfg.to_json())
+    assert again.to_json() == cfg.to_json()
+    assert again.run_id == cfg.run_id
+    assert cfg.run_id.startswith("deepfm-scaled-s3-")
+    other = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, lr=1e-2))
+    assert other.run_id != cfg.run_id
+    assert dataclasses.replace(cfg, sweep="x").run_id == cfg.run_id
+
+
+def test_bad_configs_name_the_problem():
+    with pytest.raises(ValueError, match="unknown model 'nope'.*" + sorted(MODELS)[0]):
+        ModelConfig(name="nope")
+    with pytest.raises(ValueError, match="unknown connection family 'nope'.*identity"):
+        ConnectionConfig(name="nope")
+    assert set(resnets.CONNECTIONS) >= {"none", "identity"}
+    with pytest.raises(ValueError, match="'hiden'"):
+        ModelConfig(name="dnn", options={"hiden": [3]})
+    with pytest.raises(ValueError, match="no option 'bogus'"):
+        ConnectionConfig(name="identity", options={"bogus": 1})
+    with pytest.raises(ValueError, match="monitor"):
+        TrainConfig(monitor="acc")
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=0)
+
+
+def test_overrides_parse_literals_and_revalidate():
+    cfg = apply_overrides(tiny(), ["train.lr=3e-4", "model.options.hidden=[64,64]", "seed=7"])
+    assert cfg.train.lr == 3e-4 and cfg.seed == 7
+    assert cfg.model.options["hidden"] == [64, 64]
+    assert apply_overrides(cfg, ["connection.name=identity"]).connection.name == "identity"
+    with pytest.raises(ValueError, match="no key 'lrr'"):
+        apply_overrides(cfg, ["train.lrr=1"])
+    with pytest.raises(ValueError, match="key=value"):
+        apply_overrides(cfg, ["train.lr"])
+    with pytest.raises(ValueError, match="unknown model"):
+        apply_overrides(cfg, ["model.name=nope"])
