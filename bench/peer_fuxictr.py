@@ -27,7 +27,7 @@ import sklearn.metrics
 # numpy 2 removed np.Inf (BaseModel.fit uses it), scikit-learn 1.5 removed log_loss(eps=).
 # (PyYAML reading 1e-5 as a string does not arise: no YAML config is read here.)
 if not hasattr(np, "Inf"):
-    np.Inf = np.inf
+    np.Inf = np.inf  # noqa: NPY201 - restores the alias numpy 2 removed
 if "eps" not in inspect.signature(sklearn.metrics.log_loss).parameters:
     _log_loss = sklearn.metrics.log_loss
     sklearn.metrics.log_loss = lambda y, p, eps=None, **kw: _log_loss(y, p, **kw)

@@ -36,21 +36,24 @@ def _builder(name: str):
 
 
 def _coerce(name: str, key: str, value, default):
-    """Options from the command line arrive as strings: convert to the default's type."""
-    if isinstance(default, str) and isinstance(value, list | tuple):
-        return ",".join(map(str, value))
-    if not isinstance(value, str) or isinstance(default, str):
-        return type(default)(value) if isinstance(default, float) else value
+    """Converts an option (a string when it comes from the command line) to its default's type."""
+    if isinstance(default, str):
+        return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
     if isinstance(default, bool):
-        if value.lower() not in ("true", "false", "1", "0"):
-            raise ValueError(f"{name}: option {key}={value!r} must be true or false")
-        return value.lower() in ("true", "1")
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+            return value.lower() in ("true", "1")
+        if isinstance(value, bool):
+            return value
+        raise ValueError(f"{name}: option {key}={value!r} must be true or false")
     try:
-        return type(default)(value)
-    except ValueError:
+        out = type(default)(value)
+        if isinstance(default, int) and float(value) != out:  # rows=2.5 is not silently 2
+            raise ValueError
+    except (TypeError, ValueError):
         raise ValueError(
             f"{name}: option {key}={value!r} must be of type {type(default).__name__}"
         ) from None
+    return out
 
 
 def resolve_options(name: str, options: dict) -> dict:
