@@ -87,7 +87,10 @@ def train_runs(
     tx = train.make_optimizer(cfg0.train)
     place = placement or (lambda tree, kind: jax.device_put(tree))
     cols = model_columns(spec)
-    data = {s: place({c: splits[s][c] for c in cols}, "data") for s in splits if s != "train"}
+    # eval splits padded to one length: one compiled predict serves valid and test
+    evals = [s for s in splits if s != "train"]
+    rows = max(len(splits[s][spec.label]) for s in evals)
+    data = {s: place({c: _pad(splits[s][c], rows) for c in cols}, "data") for s in evals}
     data["train"] = place({c: splits["train"][c] for c in cols}, "data")
     sample = {c: np.asarray(splits["train"][c][:2]) for c in cols}
     sample["mask"] = np.ones(2, np.float32)
@@ -114,10 +117,10 @@ def train_runs(
     epoch_fn = train.make_epoch_fn(step_fn, cfg0.train.batch_size, constrain)
     predict = train.make_predict_fn(model, cfg0.train.eval_batch_size)
     for group in groups.values():
-        _train_group(group, spec, data, epoch_fn, predict, place, finish, on_epoch)
+        _train_group(group, spec, splits, data, epoch_fn, predict, place, finish, on_epoch)
 
 
-def _train_group(group, spec, data, epoch_fn, predict, place, finish, on_epoch) -> None:
+def _train_group(group, spec, splits, data, epoch_fn, predict, place, finish, on_epoch) -> None:
     """Trains one vmapped group; the stacked state lives on the device, a host copy of it and
     of each seed's best state is taken once per epoch (for checkpoints and the best state)."""
     cfgs = [g[0] for g in group]
@@ -128,22 +131,20 @@ def _train_group(group, spec, data, epoch_fn, predict, place, finish, on_epoch) 
     seeds = np.array([c.seed for c in cfgs], np.int32)
     n_train = len(data["train"][spec.label])
     steps = num_steps(n_train, cfgs[0].train.batch_size)
-    users = None
-    if spec.user_field and "valid" in data:
-        users = np.asarray(data["valid"][spec.user_field])
-    valid_y = np.asarray(data["valid"][spec.label])
-    args = (cfgs, dirs, prots, data, predict, place, spec, finish)
+    users = splits["valid"][spec.user_field] if spec.user_field else None
+    valid_y = splits["valid"][spec.label]
+    args = (cfgs, dirs, prots, splits, data, predict, place, spec, finish)
     for i, p in enumerate(prots):  # a run whose protocol ended before the kill: just finish
         if p.status != "running":
             _finish_one(i, best, *args)
     while any(p.status == "running" for p in prots):
-        epoch = prots[0].epoch
+        epoch = next(p.epoch for p in prots if p.status == "running")  # shared by the running
         lrs = np.array([p.lr for p in prots], np.float32)
         t0 = time.perf_counter()
         states, m = epoch_fn(states, data["train"], seeds, np.int32(epoch), lrs)
         loss_NxS = np.asarray(m["loss"])
         dt = time.perf_counter() - t0
-        logits_NxV = np.asarray(predict(states, data["valid"]))
+        logits_NxV = np.asarray(predict(states, data["valid"]))[:, : len(valid_y)]
         host = jax.device_get(states)
         improved = np.zeros(len(prots), bool)
         for i, p in enumerate(prots):
@@ -173,18 +174,25 @@ def _train_group(group, spec, data, epoch_fn, predict, place, finish, on_epoch) 
         on_epoch(epoch + 1)
 
 
+def _pad(column: np.ndarray, rows: int) -> np.ndarray:
+    """Pads with copies of row 0 (valid ids); the padded predictions are cut off on the host."""
+    extra = rows - len(column)
+    return np.concatenate([column, np.repeat(column[:1], extra, axis=0)]) if extra else column
+
+
 def _where(take_N: np.ndarray, new: np.ndarray, old: np.ndarray) -> np.ndarray:
     return np.where(take_N.reshape((-1,) + (1,) * (new.ndim - 1)), new, old)
 
 
-def _finish_one(i, best, cfgs, dirs, prots, data, predict, place, spec, finish) -> None:
+def _finish_one(i, best, cfgs, dirs, prots, splits, data, predict, place, spec, finish) -> None:
     test = None
     best_i = train.unstack(best, i)
     if "test" in data and prots[i].best is not None:
         one = place(jax.tree.map(lambda x: x[None], best_i), "state")
-        logits = np.asarray(predict(one, data["test"]))[0]
-        users = np.asarray(data["test"][spec.user_field]) if spec.user_field else None
-        test = metrics.evaluate(np.asarray(data["test"][spec.label]), logits, users)
+        y = splits["test"][spec.label]
+        logits = np.asarray(predict(one, data["test"]))[0, : len(y)]
+        users = splits["test"][spec.user_field] if spec.user_field else None
+        test = metrics.evaluate(y, logits, users)
     finish(cfgs[i], dirs[i], prots[i], test, best_i.params)
 
 

@@ -23,20 +23,22 @@ import numpy as np
 from ctr.datasets.tabular import Vocab
 from ctr.features import FeatureSpec, Field
 
+# Defaults (measured, 2-core CPU): a DeepFM (64, 64), Adam 3e-3, batch 256, 10 epochs, ends
+# 0.006-0.016 AUC below Bayes-optimal at 20k rows and within ~0.01 at rows=100_000.
 DEFAULTS = dict(
     rows=20_000,  # train rows; valid and test sizes are fractions of it
     valid=0.25,
     test=0.25,
     num_fields=8,
-    vocab=20,
-    zipf=1.1,
+    vocab=10,
+    zipf=0.8,
     bias=-1.0,
     first_order=1.0,
     pairwise=0.8,
-    num_pairs=4,
-    rank=2,
+    num_pairs=2,
+    rank=1,
     higher=0.5,
-    num_triples=2,
+    num_triples=1,
     users=0,
     min_count=1,
     seed=0,

@@ -6,7 +6,7 @@ raises a ValueError naming the pair and the reason.
 
 from __future__ import annotations
 
-_DAG_SEQ = "dag is a whole-tower family (DagTower), not a per-slot connection"
+_DAG_SEQ = "dag rewires whole MLP towers; recurrent/attention slots need a per-slot connection"
 
 # (model, family) -> reason. Models append their own rows here (one line each, sorted by model).
 INCOMPATIBLE: dict[tuple[str, str], str] = {
@@ -18,7 +18,6 @@ INCOMPATIBLE: dict[tuple[str, str], str] = {
     ("gru4rec", "dag"): _DAG_SEQ,
     ("lstm", "dag"): _DAG_SEQ,
     ("transformer_enc", "dag"): _DAG_SEQ,
-    ("youtube_dnn", "dag"): _DAG_SEQ,
     # feature-interaction models (issue 6): no MLP tower for dag to rewire, or no slot at all
     ("afm", "dag"): "AFM has no MLP tower for dag to rewire (it would train the none model)",
     ("autoint", "dag"): "AutoInt has no MLP tower for dag to rewire (use autoint_plus)",

@@ -50,7 +50,7 @@ def _expected_width(family: str, depth: int) -> int:
 
 
 def _check(model, x, width, **kwargs):
-    variables = model.init(jax.random.key(0), x, **kwargs)
+    variables = jax.jit(partial(model.init, **kwargs))(jax.random.key(0), x)
     params = {k: v for k, v in variables.items() if k != "losses"}
     eager = model.apply(params, x, **kwargs)
     jitted = jax.jit(lambda p, x: model.apply(p, x, **kwargs))(params, x)
@@ -96,7 +96,7 @@ def test_deep_stack_passes_gradient_to_first_layer(family):
     opts = {"init": "full"} if family == "dag" else {}
     stack = resnets.ResidualStack(partial(MLP, WIDTH), resnets.get(family, **opts), DEEP)
     x = jax.random.normal(jax.random.key(1), (16, WIDTH))
-    params = stack.init(jax.random.key(0), x)["params"]
+    params = jax.jit(stack.init)(jax.random.key(0), x)["params"]
     loss = lambda p: jnp.mean(stack.apply({"params": p}, x) ** 2)
     value, grads = jax.jit(jax.value_and_grad(loss))(params)
     assert np.isfinite(value)

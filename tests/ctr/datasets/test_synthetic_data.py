@@ -98,3 +98,9 @@ def test_logistic_regression_approaches_bayes_on_first_order_data(tmp_path):
     # and the planted interactions are real: the same model falls short when they are on
     spec2, splits2 = D.load("synthetic", data_dir=tmp_path, rows=20000, pairwise=1.5, higher=1.0)
     assert synthetic.bayes_optimal(splits2["test"])["auc"] - _logistic_auc(splits2, spec2) > 0.03
+
+
+def test_default_data_dir_from_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESCTR_DATA_DIR", str(tmp_path))
+    D.load("synthetic", rows=100)
+    assert len(list((tmp_path / "synthetic").glob("*/spec.json"))) == 1

@@ -139,7 +139,7 @@ def test_youtube_candidate_loss_trains_and_metrics_are_bounded(sampler, spec, ba
             user, table, pos, jax.random.key(1), sampler=sampler, num_sampled=20, log_q_V=log_q
         )
 
-    value, grads = jax.value_and_grad(loss)(v["params"])
+    value, grads = jax.jit(jax.value_and_grad(loss))(v["params"])
     assert np.isfinite(value)
     assert np.abs(np.asarray(grads["behaviour"]["embedding"]["table_item"])).sum() > 0
     recall, ndcg = candidate_metrics(*model.apply(v, batch), pos, k=3)
