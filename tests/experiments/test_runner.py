@@ -2,6 +2,7 @@
 diverged run and goes on, builds a table and plots; a killed sweep resumes without duplicates;
 a model learns planted synthetic signal close to the Bayes-optimal AUC."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -9,10 +10,12 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from conftest import tiny
 
 import ctr.datasets
+from ctr.features import Field
 from experiments.configs import RunConfig
 from experiments.plots import plot_all
 from experiments.runner import run_sweep
@@ -23,13 +26,23 @@ from experiments.tables import load_results, write_table
 def sweep(tmp_path_factory):
     root = tmp_path_factory.mktemp("sweep")
 
-    def load(name, **kw):
-        return ctr.datasets.load(name, **{**kw, "data_dir": root / "data"})
+    def load(name, poison=False, **kw):
+        """The synthetic set; with poison=True plus a numeric field that is NaN in one row."""
+        spec, splits = ctr.datasets.load(name, **{**kw, "data_dir": root / "data"})
+        if poison:
+            spec = dataclasses.replace(spec, fields=(*spec.fields, Field(name="x", kind="numeric")))
+            splits = {
+                k: {**v, "x": np.zeros(len(v["label"]), np.float32)} for k, v in splits.items()
+            }
+            splits["train"]["x"][7] = np.nan
+        return spec, splits
 
     configs = [tiny("dnn", "none", seed=s) for s in (0, 1)] + [
         tiny("dnn", "identity", seed=s) for s in (0, 1)
     ]
-    configs.append(tiny("lr", "none", lr=1e30))  # diverges
+    poisoned = tiny("lr", "none").to_json()
+    poisoned["data"]["options"]["poison"] = True
+    configs.append(RunConfig.from_json(poisoned))  # a NaN input row: diverges in epoch 1
     # a vmapped group whose seeds stop at different epochs (patience 1, a high lr)
     configs += [tiny("fm", "none", seed=s, lr=0.1, patience=1, max_epochs=6) for s in (0, 1, 2)]
     results = run_sweep(configs, root / "runs", loader=load, progress=False)
@@ -54,8 +67,9 @@ def test_sweep_writes_run_folders(sweep):
 
 def test_diverged_run_is_recorded_and_the_sweep_goes_on(sweep):
     _, configs, results, _ = sweep
-    bad = next(r for r in results if r["run_id"] == configs[-1].run_id)
-    assert bad["status"] == "diverged" and bad["diverged_step"] >= 1
+    bad = next(r for r in results if r["config"]["data"]["options"].get("poison"))
+    assert bad["status"] == "diverged" and 1 <= bad["diverged_step"] <= 8  # 2000 rows / 256
+    assert bad["valid"] is None and bad["test"] is None
     assert sum(r["status"] != "diverged" for r in results) == 7
 
 
@@ -86,6 +100,7 @@ SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 import ctr.datasets
+from ctr.features import Field
 from conftest import tiny
 from experiments.runner import run_sweep
 cfgs = [tiny("dnn", "none", seed=s, max_epochs=4, patience=4) for s in (0, 1)]
