@@ -104,6 +104,7 @@ def train_runs(
     for cfg, d in zip(cfgs, dirs, strict=True):
         restored = d.restore_latest(abstract)
         if restored is None:
+            d.truncate_metrics(0)  # rows of an attempt that left no usable checkpoint
             s = init(jax.random.PRNGKey(cfg.seed))
             entry = (cfg, d, s, s, Protocol(lr=cfg.train.lr))
         else:

@@ -90,6 +90,8 @@ class RunDir:
 
     def truncate_metrics(self, last_epoch: int) -> None:
         """Keeps rows up to `last_epoch` (the restored checkpoint); later ones will be redone."""
+        if not self.metrics.exists():
+            return
         keep = [r for r in self.read_metrics() if r["epoch"] <= last_epoch]
         text = "".join(json.dumps(r) + "\n" for r in keep)
         fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")

@@ -22,6 +22,7 @@ from ctr.models.fibinet import FiBiNET
 from ctr.models.finalmlp import FinalMLP
 from ctr.models.fm import FM
 from ctr.models.fwfm import FwFM
+from ctr.models.gbdt_lr import GBDTLR  # issue 10
 from ctr.models.lr import LR
 from ctr.models.mlr import MLR
 from ctr.models.neuralcf import NeuralCF
@@ -66,6 +67,8 @@ MODELS: dict[str, type] = {
     "bilstm": BiLSTMEncoder,
     "transformer_enc": TransformerEncoder,
     "youtube_dnn": YouTubeDNN,
+    # -- issue 10 --
+    "gbdt_lr": GBDTLR,
 }
 
 __all__ = ["INCOMPATIBLE", "MODELS", "check_compatible"]

@@ -25,6 +25,10 @@ INCOMPATIBLE: dict[tuple[str, str], str] = {
     ("ffm", "dag"): "FFM has no MLP tower for dag to rewire (it would train the none model)",
     ("fwfm", "dag"): "FwFM has no MLP tower for dag to rewire (it would train the none model)",
     **{
+        ("gbdt_lr", family): "GBDT+LR has no residual slot: every family trains the none model"
+        for family in ("identity", "concat", "scaled", "rezero", "gated", "dense", "dag")
+    },
+    **{
         ("mlr", family): "LS-PLM has no residual slot: every family trains the none model"
         for family in ("identity", "concat", "scaled", "rezero", "gated", "dense", "dag")
     },

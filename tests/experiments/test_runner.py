@@ -115,7 +115,7 @@ def test_kill_and_resume(tmp_path):
     script = SCRIPT.format(tests=tests, data=str(tmp_path / "data"), runs=str(killed))
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path)
     deadline = time.time() + 300
-    while not list(killed.glob("*/ckpt/1")) and time.time() < deadline:
+    while not list(killed.glob("*/ckpt/2")) and time.time() < deadline:  # 1 is complete
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
