@@ -160,8 +160,9 @@ def _train_group(group, spec, splits, data, epoch_fn, predict, place, finish, on
                 dirs[i].append_metrics({"epoch": p.epoch, "status": "diverged"})
                 continue
             valid = metrics.evaluate(valid_y, logits_NxV[i], users)
+            row = {"lr": p.lr, "train_loss": float(loss_NxS[i].mean())}  # the lr it trained at
             improved[i] = p.end_epoch(valid, cfgs[i])
-            row = {"epoch": p.epoch, "lr": p.lr, "train_loss": float(loss_NxS[i].mean())}
+            row = {"epoch": p.epoch, **row}
             row |= {f"valid_{k}": v for k, v in valid.items()}
             row |= connection_scalars(train.unstack(host.params, i), small=True)
             dirs[i].append_metrics(row)

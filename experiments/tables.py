@@ -51,11 +51,12 @@ def summarize(df: pd.DataFrame, metric: str | None = None) -> tuple[pd.DataFrame
     out = []
     for key, g in df.groupby(keys, sort=True):
         vals = g[metric].to_numpy(float)
+        vals = vals[np.isfinite(vals)]  # diverged runs have no metric; they are counted apart
         row = dict(zip(keys, key if isinstance(key, tuple) else (key,), strict=True))
         row |= {
-            "n": len(g),
-            "mean": np.nanmean(vals),
-            "std": np.nanstd(vals, ddof=1) if len(g) > 1 else np.nan,
+            "n": len(vals),
+            "mean": vals.mean() if len(vals) else np.nan,
+            "std": vals.std(ddof=1) if len(vals) > 1 else np.nan,
         }
         row["diverged"] = int((g["status"] == "diverged").sum())
         base = df[(df["family"] == baseline) & np.logical_and.reduce(

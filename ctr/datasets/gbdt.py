@@ -16,8 +16,8 @@ the leaf indices directly, and it is well maintained. It is an optional dependen
 `pip install 'resctr[gbdt]'` (or `uv sync --extra gbdt`).
 
 The transform is cached: `<cache_dir>/<key>/` holds the booster (booster.txt, for inspection
-and for mapping new data) and `<split>.npy` leaf ids (N, T), where key hashes the train split's
-content, the spec and the options, so a second call reads the arrays and trains nothing.
+and for mapping new data) and `<split>.npy` leaf ids (N, T), where key hashes the content of every
+split, the spec and the options, so a second call reads the arrays and trains nothing.
 """
 
 from __future__ import annotations
@@ -58,13 +58,15 @@ def _matrix(spec: FeatureSpec, split: dict[str, np.ndarray]) -> np.ndarray:
     )
 
 
-def _digest(spec: FeatureSpec, train: dict[str, np.ndarray], options: dict) -> str:
+def _digest(spec: FeatureSpec, splits: dict, options: dict) -> str:
+    """Content hash of every split (the trees see train, the cached leaves every split)."""
     h = hashlib.blake2b(digest_size=8)
     h.update(json.dumps([CACHE_VERSION, spec.to_json(), options], sort_keys=True).encode())
-    for name in sorted(train):
-        a = np.ascontiguousarray(train[name])
-        h.update(f"{name}:{a.dtype}:{a.shape}".encode())
-        h.update(a.data)
+    for split in sorted(splits):
+        for name in sorted(splits[split]):
+            a = np.ascontiguousarray(splits[split][name])
+            h.update(f"{split}/{name}:{a.dtype}:{a.shape}".encode())
+            h.update(a.data)
     return h.hexdigest()
 
 
@@ -106,8 +108,8 @@ def _train_leaves(spec, splits, options, seed, num_threads) -> tuple[str, dict[s
 def _load_or_train(spec, splits, options, seed, num_threads, cache_dir) -> dict[str, np.ndarray]:
     if cache_dir is None:
         return _train_leaves(spec, splits, options, seed, num_threads)[1]
-    folder = pathlib.Path(cache_dir) / _digest(spec, splits["train"], {**options, "seed": seed})
-    if (folder / "done").is_file() and all((folder / f"{s}.npy").is_file() for s in splits):
+    folder = pathlib.Path(cache_dir) / _digest(spec, splits, {**options, "seed": seed})
+    if folder.is_dir():  # written by rename below, so it is complete
         return {s: np.load(folder / f"{s}.npy") for s in splits}
     model_text, leaves = _train_leaves(spec, splits, options, seed, num_threads)
     # write into a temporary sibling and rename: a folder that exists is complete
@@ -119,10 +121,11 @@ def _load_or_train(spec, splits, options, seed, num_threads, cache_dir) -> dict[
         for s, ids in leaves.items():
             np.save(tmp / f"{s}.npy", ids, allow_pickle=False)
         (tmp / "options.json").write_text(json.dumps({**options, "seed": seed}, indent=1))
-        (tmp / "done").touch()
-        if folder.exists():  # an earlier call with fewer splits: replace it
-            shutil.rmtree(folder)
-        tmp.rename(folder)
+        try:
+            tmp.rename(folder)
+        except OSError:  # another process (a sweep shard) got there first: keep its copy
+            if not folder.is_dir():
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return leaves
@@ -167,7 +170,9 @@ def fit_gbdt_transform(
     return new_spec, new_splits
 
 
-def prepare_for_model(model_name: str, spec, splits, options: dict, cache_dir):
+def prepare_for_model(
+    model_name: str, spec, splits, options: dict, cache_dir, *, num_threads: int = 0
+):
     """The runner's hook: applies the model's `feature_transform` (if any) before building it.
 
     `options` are the run's model options; the transform's own (OPTIONS) default to the model's
@@ -188,5 +193,6 @@ def prepare_for_model(model_name: str, spec, splits, options: dict, cache_dir):
         num_leaves=o["num_leaves"],
         learning_rate=o["tree_learning_rate"],
         keep_original=o["keep_original"],
+        num_threads=num_threads,
         cache_dir=None if cache_dir is None else pathlib.Path(cache_dir) / "gbdt",
     )

@@ -11,6 +11,7 @@ import jax
 
 from resnets import ConnectionFactory
 from resnets.blocks import MLP
+from resnets.dag import dag_tower
 
 
 class Tower(nn.Module):
@@ -23,6 +24,17 @@ class Tower(nn.Module):
 
     @nn.compact
     def __call__(self, x_BxI: jax.Array, *, train: bool = False) -> jax.Array:
+        if self.connection.family == "dag" and self.hidden:
+            # dag rewires the whole tower as one neuron-level graph, not layer by layer.
+            h = dag_tower(
+                self.connection,
+                self.hidden,
+                self.activation,
+                self.dropout,
+                self.batch_norm,
+                name="dag",
+            )(x_BxI, train=train)
+            return h if self.out_dim is None else nn.Dense(self.out_dim, name="out")(h)
         shared = self.connection(name="conn") if self.connection.shared else None
         hist = [x_BxI]
         for i, width in enumerate(self.hidden):
