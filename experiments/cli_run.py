@@ -30,6 +30,8 @@ def register(sub) -> None:
     run.set_defaults(func=cmd_run)
     table = sub.add_parser("table", help="model x family table of a sweep's results")
     table.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
+    table.add_argument("--reference", help="add published AUCs (experiments.reference), "
+                       "e.g. bars_frappe; default: the sweep's own when there is one")  # fmt: skip
     table.set_defaults(func=cmd_table)
     plot = sub.add_parser("plot", help="learning curves, AUC vs depth, connection weights")
     plot.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
@@ -85,7 +87,7 @@ def cmd_run(args) -> int:
 def cmd_table(args) -> int:
     from experiments.tables import write_table
 
-    text, csv = write_table(args.workdir)
+    text, csv = write_table(args.workdir, reference=getattr(args, "reference", None))
     print(text)
     print(f"\nwritten: {csv}")
     return 0

@@ -113,10 +113,11 @@ def train_runs(
             d.truncate_metrics(prot.epoch)
             entry = (cfg, d, *jax.device_get((tree["state"], tree["best"])), prot)
         groups.setdefault(entry[4].epoch, []).append(entry)
-    step_fn = train.make_train_step(model, tx, cfg0.train)
+    consts = train.constants(model, spec, splits["train"], sample)  # e.g. DIN's id counts
+    step_fn = train.make_train_step(model, tx, cfg0.train, consts)
     constrain = getattr(placement, "constrain", lambda b: b)
     epoch_fn = train.make_epoch_fn(step_fn, cfg0.train.batch_size, constrain)
-    predict = train.make_predict_fn(model, cfg0.train.eval_batch_size)
+    predict = train.make_predict_fn(model, cfg0.train.eval_batch_size, consts)
     for group in groups.values():
         _train_group(group, spec, splits, data, epoch_fn, predict, place, finish, on_epoch)
 

@@ -23,6 +23,7 @@ import optax
 from tqdm.auto import tqdm
 
 import ctr.datasets
+from ctr.datasets.gbdt import prepare_for_model
 from experiments import protocol, train
 from experiments.configs import RunConfig
 from experiments.rundir import RunDir
@@ -115,6 +116,14 @@ def run_sweep(
         if key not in datasets:
             datasets[key] = loader(d.name, data_dir=data_dir, manual_dir=manual_dir, **d.options)
         spec, splits = datasets[key]
+        # Models that fit a feature transform first (gbdt_lr's trees) get it here, cached.
+        spec, splits = prepare_for_model(
+            todo[0].model.name,
+            spec,
+            splits,
+            todo[0].model.options,
+            data_dir or ctr.datasets.default_data_dir(),
+        )
         dirs = [RunDir(workdir / c.run_id) for c in todo]
         for c, rd in zip(todo, dirs, strict=True):
             rd.start(c.to_json())

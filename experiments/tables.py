@@ -23,6 +23,7 @@ def load_results(workdir: str | pathlib.Path) -> pd.DataFrame:
         hidden = cfg["model"]["options"].get("hidden")
         row = {
             "run_id": r["run_id"],
+            "sweep": cfg.get("sweep", ""),
             "path": str(path.parent),
             "model": cfg["model"]["name"],
             "family": cfg["connection"]["name"],
@@ -72,10 +73,27 @@ def summarize(df: pd.DataFrame, metric: str | None = None) -> tuple[pd.DataFrame
     return pd.DataFrame(out), metric
 
 
+def add_reference(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, str]:
+    """Adds the published test AUC of experiments.reference.REFERENCES[name] and our mean minus
+    it; returns the table and the reference's title (the data-split label)."""
+    from experiments.reference import REFERENCES
+
+    if name not in REFERENCES:
+        raise ValueError(f"unknown reference {name!r}; choose from {sorted(REFERENCES)}")
+    title, numbers = REFERENCES[name]
+    table = table.copy()
+    table["ref_auc"] = [numbers.get(m, (np.nan,))[0] for m in table["model"]]
+    table["ref_diff"] = table["mean"] - table["ref_auc"]
+    return table, title
+
+
 def to_markdown(table: pd.DataFrame, metric: str) -> str:
     diff_col = next(c for c in table.columns if c.startswith("diff_vs_"))
     keys = [c for c in ("model", "family", "depth") if c in table]
     head = keys + [f"{metric} (mean ± std)", "n", diff_col, "p (paired t)", "diverged"]
+    ref = "ref_auc" in table
+    if ref:
+        head += ["published test AUC", "ours − published"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
         std = "" if np.isnan(r["std"]) else f" ± {r['std']:.4f}"
@@ -88,14 +106,33 @@ def to_markdown(table: pd.DataFrame, metric: str) -> str:
             p,
             str(r["diverged"]),
         ]
+        if ref:
+            cells += [
+                "" if np.isnan(r["ref_auc"]) else f"{r['ref_auc']:.4f}",
+                "" if np.isnan(r["ref_diff"]) else f"{r['ref_diff']:+.4f}",
+            ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def write_table(workdir: str | pathlib.Path) -> tuple[str, pathlib.Path]:
-    """Markdown table of the sweep in `workdir`; also writes workdir/table.csv."""
+def write_table(
+    workdir: str | pathlib.Path, reference: str | None = None
+) -> tuple[str, pathlib.Path]:
+    """Markdown table of the sweep in `workdir`; also writes workdir/table.csv. `reference`
+    (default: the sweep's name when experiments.reference has numbers for it) adds the
+    published AUC per model and titles the table with the reference's data-split label."""
+    from experiments.reference import REFERENCES
+
     workdir = pathlib.Path(workdir)
-    table, metric = summarize(load_results(workdir))
+    df = load_results(workdir)
+    table, metric = summarize(df)
+    title = ""
+    sweeps = set(df["sweep"])
+    if reference is None and len(sweeps) == 1 and next(iter(sweeps)) in REFERENCES:
+        reference = next(iter(sweeps))
+    if reference:
+        table, title = add_reference(table, reference)
     csv = workdir / "table.csv"
     table.to_csv(csv, index=False)
-    return to_markdown(table, metric), csv
+    text = to_markdown(table, metric)
+    return (f"**{title}**\n\n{text}" if title else text), csv

@@ -24,7 +24,7 @@ from flax import struct
 import resnets
 from ctr.datasets.device import epoch_indices, gather
 from ctr.features import FeatureSpec
-from ctr.layers.embedding import is_embedding_path
+from ctr.layers.embedding import TABLE_PREFIX, is_embedding_path
 from ctr.models import MODELS
 from experiments.configs import RunConfig, TrainConfig
 
@@ -64,6 +64,27 @@ def init_state(model: nn.Module, tx, seed_key: jax.Array, sample: dict) -> Train
     )
 
 
+def constants(model: nn.Module, spec: FeatureSpec, split: dict, sample: dict) -> dict:
+    """Non-trained collections a model reads, filled from the train split.
+
+    "counts" (DIN's mini-batch aware regularizer, eq. 4 of Zhou et al. 2018): `table_<name>`
+    holds n_j, the occurrences of id j in the train split's fields that share that table, so
+    row j is penalised by 1/n_j. ("params" and "batch_stats" live in the state, "losses" are
+    sown afresh every step.)
+    """
+    shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), sample, train=False))
+    if "counts" not in shapes:
+        return {}
+    counts = {}
+    for key, shape in shapes["counts"].items():
+        table = key.removeprefix(TABLE_PREFIX)
+        ids = [
+            np.ravel(split[f.name]) for f in spec.fields if f.kind != "numeric" and f.table == table
+        ]
+        counts[key] = np.bincount(np.concatenate(ids), minlength=shape.shape[0]).astype(np.float32)
+    return {"counts": counts}
+
+
 def learning_rate(state: TrainState) -> jax.Array:
     return state.opt_state.hyperparams["learning_rate"]
 
@@ -89,11 +110,12 @@ def l2_terms(params) -> tuple[jax.Array, jax.Array]:
     return emb, net
 
 
-def make_train_step(model: nn.Module, tx, tcfg: TrainConfig):
-    """train_step(state, batch) -> (state, {"loss", "bce"}): pure, for jit/scan/vmap."""
+def make_train_step(model: nn.Module, tx, tcfg: TrainConfig, consts: dict | None = None):
+    """train_step(state, batch) -> (state, {"loss", "bce"}): pure, for jit/scan/vmap. `consts`
+    (from `constants`) are read-only collections passed to every apply."""
 
     def loss_fn(params, state: TrainState, batch: dict):
-        variables = {"params": params}
+        variables = {"params": params, **(consts or {})}
         if state.batch_stats:
             variables["batch_stats"] = state.batch_stats
         logits_B, updates = model.apply(
@@ -151,13 +173,13 @@ def make_epoch_fn(train_step, batch_size: int, constrain=lambda batch: batch):
     return jax.jit(jax.vmap(one, in_axes=(0, None, 0, None, 0)), donate_argnums=0)
 
 
-def make_predict_fn(model: nn.Module, batch_size: int):
+def make_predict_fn(model: nn.Module, batch_size: int, consts: dict | None = None):
     """predict(states_N, data) -> logits N x rows, one jitted scan over the split."""
 
     def one(state, data):
         n = next(iter(data.values())).shape[0]
         idx_SxB, mask_SxB = epoch_indices(None, n, batch_size)
-        variables = {"params": state.params}
+        variables = {"params": state.params, **(consts or {})}
         if state.batch_stats:
             variables["batch_stats"] = state.batch_stats
 

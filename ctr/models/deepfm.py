@@ -36,6 +36,8 @@ class DeepFM(nn.Module):
     dropout: float = 0.0
     batch_norm: bool = False
     combine: str = "connection"
+    norm: str = "none"  # stack-level none/bn/ln around each merge (resnets/norm.py)
+    norm_position: str = "pre"
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
@@ -50,8 +52,11 @@ class DeepFM(nn.Module):
             self.dropout,
             self.batch_norm,
             out_dim=1,
+            norm=self.norm,
+            norm_position=self.norm_position,
             name="tower",
         )
-        deep_B = tower(emb_BxFxD.reshape(emb_BxFxD.shape[0], -1), train=train)[:, 0]
+        x_BxI = emb_BxFxD.reshape(emb_BxFxD.shape[0], -1)
+        deep_B = tower(x_BxI, train=train, mask_B=batch.get("mask"))[:, 0]
         combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
         return combine(fm_B, deep_B, train=train)

@@ -23,6 +23,8 @@ class DNN(nn.Module):
     activation: str = "relu"
     dropout: float = 0.0
     batch_norm: bool = False
+    norm: str = "none"  # stack-level none/bn/ln around each merge (resnets/norm.py)
+    norm_position: str = "pre"
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
@@ -35,6 +37,8 @@ class DNN(nn.Module):
             self.dropout,
             self.batch_norm,
             out_dim=1,
+            norm=self.norm,
+            norm_position=self.norm_position,
             name="tower",
         )
-        return tower(x_BxI, train=train)[:, 0]
+        return tower(x_BxI, train=train, mask_B=batch.get("mask"))[:, 0]

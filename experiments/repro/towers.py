@@ -8,9 +8,20 @@ erank = exp(-sum_k p_k log p_k); it is k for k equal nonzero singular values and
 
 from __future__ import annotations
 
+import json
+import pathlib
+import re
+from typing import Any, NamedTuple
+
 import flax
+import flax.linen as nn
+import jax
 import numpy as np
 
+from ctr.features import FeatureSpec
+from experiments import protocol, train
+from experiments.configs import RunConfig
+from experiments.rundir import RunDir
 from resnets.blocks import MLP
 
 
@@ -66,3 +77,88 @@ def block_activations(model, variables, batch) -> dict[str, np.ndarray]:
     )
     flat = flax.traverse_util.flatten_dict(state["intermediates"], sep="/")
     return {k.removesuffix("/__call__"): np.asarray(v[0]) for k, v in flat.items()}
+
+
+class LoadedRun(NamedTuple):
+    model: nn.Module
+    variables: dict[str, Any]
+    spec: FeatureSpec
+    splits: dict
+    cfg: RunConfig
+
+
+def load_run(run_dir, *, which: str = "best", data=None, data_dir=None, manual_dir=None):
+    """(model, variables, spec, splits, cfg) of a run folder, rebuilt with the runner's own code.
+
+    which="best" is the best-valid state the protocol keeps in every checkpoint (what result.json
+    reports); "state" is the state after the last trained epoch. `data` = (spec, splits) reuses
+    data already loaded; otherwise the run's data set is loaded (from the prepared cache).
+    """
+    if which not in ("best", "state"):
+        raise ValueError(f"which must be 'best' or 'state', got {which!r}")
+    rd = RunDir(pathlib.Path(run_dir))
+    if not rd.config.exists():
+        raise FileNotFoundError(f"{rd.root} has no config.json: not a run folder")
+    cfg = RunConfig.from_json(json.loads(rd.config.read_text()))
+    if data is None:
+        import ctr.datasets  # only needed when the caller passes no data
+
+        d = cfg.data
+        data = ctr.datasets.load(d.name, data_dir=data_dir, manual_dir=manual_dir, **d.options)
+    spec, splits = data
+    model = train.build_model(cfg, spec)
+    cols = protocol.model_columns(spec)
+    sample = {c: np.asarray(splits["train"][c][:2]) for c in cols}
+    tx = train.make_optimizer(cfg.train)
+    shape = jax.eval_shape(lambda: train.init_state(model, tx, jax.random.PRNGKey(0), sample))
+    try:
+        restored = rd.restore_latest({"state": shape, "best": shape})
+    finally:
+        rd.close()
+    if restored is None:
+        raise FileNotFoundError(f"{rd.root} has no checkpoint that restores (no epoch finished?)")
+    state = restored[0][which]
+    variables = {"params": state.params}
+    if state.batch_stats:
+        variables["batch_stats"] = state.batch_stats
+    return LoadedRun(model, variables, spec, splits, cfg)
+
+
+def state_activations(model, variables, batch) -> dict[str, np.ndarray]:
+    """The tower states h_1..h_L (each connection's output, keyed "tower/conn_i"), eval mode."""
+    _, state = model.apply(
+        variables,
+        batch,
+        train=False,
+        capture_intermediates=lambda module, _: re.fullmatch(r"conn(_\d+)?", module.name or ""),
+        mutable=["intermediates"],
+    )
+    flat = flax.traverse_util.flatten_dict(state["intermediates"], sep="/")
+    # a shared connection ("conn") is one module called once per layer: one entry per call
+    return {
+        f"{k.removesuffix('/__call__')}" + (f"@{i}" if len(v) > 1 else ""): np.asarray(a)
+        for k, v in flat.items()
+        for i, a in enumerate(v)
+    }
+
+
+def run_layer_stats(run_dir, *, rows: int = 2048, split: str = "valid", **load) -> list[dict]:
+    """Per tower layer of a trained run (best state): the block's dead-ReLU fraction and the
+    effective rank of the block output f and of the state h = connection(hist, f), plus the
+    run's family and depth. For `none` the two coincide; dag towers have no per-layer blocks."""
+    run = load_run(run_dir, **load)
+    if run.cfg.connection.name == "dag":
+        raise ValueError("dag rewires the tower into one neuron graph: it has no per-layer blocks")
+    batch = {c: np.asarray(v[:rows]) for c, v in run.splits[split].items()}
+    blocks = block_activations(run.model, run.variables, batch)
+    states = state_activations(run.model, run.variables, batch)
+    block_stats = tower_activation_stats(list(blocks.values()))
+    state_stats = tower_activation_stats(list(states.values())) if states else block_stats
+    out = []
+    for b, s in zip(block_stats, state_stats, strict=True):
+        out.append(dict(family=run.cfg.connection.name, depth=len(block_stats), layer=b["layer"],
+                        width=b["width"], dead_fraction=b["dead_fraction"],
+                        zero_fraction=b["zero_fraction"], block_effective_rank=b["effective_rank"],
+                        state_effective_rank=s["effective_rank"],
+                        state_effective_rank_ratio=s["effective_rank_ratio"]))  # fmt: skip
+    return out

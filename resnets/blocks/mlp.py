@@ -1,8 +1,11 @@
 """MLP block f(x) = dropout(act(norm(W x + b))), the branch of a residual MLP tower.
 
 BatchNorm sits between the dense layer and the activation, the placement of BARS/FuxiCTR's
-MLP_Block, so the published towers are reproduced exactly. Activations: the elementwise ones in
-ACTIVATIONS plus the learned PReLU (He et al. 2015) and Dice (Zhou et al. 2018, blocks/dice.py).
+MLP_Block, so the published towers are reproduced exactly. `mask_B` (1 = real row) keeps the
+padding rows of a ragged last batch out of the batch statistics; without it every row counts.
+This in-block BN is not the stack-level `norm` option (resnets/norm.py), which sits around the
+residual merge. Activations: the elementwise ones in ACTIVATIONS plus the learned PReLU (He et
+al. 2015) and Dice (Zhou et al. 2018, blocks/dice.py).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import flax.linen as nn
 import jax
 
 from resnets.blocks.dice import Dice
+from resnets.norm import batch_norm
 
 ACTIVATIONS = {
     "relu": nn.relu,
@@ -31,7 +35,9 @@ class MLP(nn.Module):
     batch_norm: bool = False
 
     @nn.compact
-    def __call__(self, x: jax.Array, *, train: bool = False) -> jax.Array:
+    def __call__(
+        self, x: jax.Array, *, train: bool = False, mask_B: jax.Array | None = None
+    ) -> jax.Array:
         if self.activation not in ACTIVATIONS and self.activation not in LEARNED_ACTIVATIONS:
             raise ValueError(
                 f"unknown activation {self.activation!r}; "
@@ -39,7 +45,7 @@ class MLP(nn.Module):
             )
         y = nn.Dense(self.width)(x)
         if self.batch_norm:
-            y = nn.BatchNorm(use_running_average=not train, momentum=0.9)(y)
+            y = batch_norm(y, train=train, mask_B=mask_B)
         if self.activation == "prelu":
             y = nn.PReLU(name="prelu")(y)
         elif self.activation == "dice":
