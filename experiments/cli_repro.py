@@ -2,6 +2,8 @@
 
 resctr repro relu [--out DIR] [--tiny] [--trials N] [--seed S]
     MobileNetV2 Fig. 1 (ReLU information loss) plus error/collapse curves versus n.
+resctr repro degradation [--tiny] [--data synthetic|frappe] [--manual-dir DIR] [--workdir DIR]
+    ResNet Fig. 1 (degradation): train loss and valid AUC of plain vs residual towers vs depth.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import argparse
 
 
 def register(sub) -> None:
-    repro = sub.add_parser("repro", help="reproduce the motivating plots (ReLU information loss)")
+    repro = sub.add_parser(
+        "repro", help="reproduce the motivating plots (ReLU information loss, degradation)"
+    )
     which = repro.add_subparsers(dest="repro", required=True, metavar="PLOT")
     relu = which.add_parser("relu", help="spiral through ReLU(Tx) and back (MobileNetV2 Fig. 1)")
     relu.add_argument("--out", default="runs/repro/relu", help="output folder (PNG, CSV, JSON)")
@@ -18,6 +22,14 @@ def register(sub) -> None:
     relu.add_argument("--trials", type=int, default=None, help="random T per n (default 100)")
     relu.add_argument("--seed", type=int, default=0)
     relu.set_defaults(func=_relu)
+    deg = which.add_parser("degradation", help="plain vs residual towers by depth (ResNet Fig. 1)")
+    deg.add_argument("--tiny", action="store_true", help="depths 2, 8, 32 on small synthetic data")
+    deg.add_argument("--data", choices=("synthetic", "frappe"), default="synthetic")
+    deg.add_argument("--manual-dir", help="raw Frappe files (when it is not prepared yet)")
+    deg.add_argument("--data-dir", help="prepared-data cache (default: ctr.datasets')")
+    deg.add_argument("--workdir", default="runs/repro/degradation", help="runs, PNG, CSV, JSON")
+    deg.add_argument("--depths", type=int, nargs="+", help="tower depths (default 2 ... 56)")
+    deg.set_defaults(func=_degradation)
 
 
 def _relu(args: argparse.Namespace) -> int:
@@ -32,4 +44,21 @@ def _relu(args: argparse.Namespace) -> int:
         print(f"{r['form']:9} {r['n']:>3} {r['metric']:18} {r['mean']:>10.4g} {r['std']:>10.4g}")
     print(f"wrote {args.out}/relu_metrics.{{csv,json}}, relu_spiral_{{plain,residual}}.png, "
           "relu_curves.png")  # fmt: skip
+    return 0
+
+
+def _degradation(args: argparse.Namespace) -> int:
+    from experiments.repro import degradation
+
+    if args.depths and min(args.depths) < 1:
+        raise SystemExit("--depths must be >= 1")
+    rows = degradation.run(
+        args.workdir, tiny=args.tiny, data=args.data, depths=args.depths,
+        data_dir=args.data_dir, manual_dir=args.manual_dir,
+    )  # fmt: skip
+    print(f"{'family':9} {'depth':>5} {'train_loss':>10} {'final_train':>11} {'valid_auc':>9}")
+    for r in rows:
+        print(f"{r['family']:9} {r['depth']:>5} {r['train_loss']:>10.4f} "
+              f"{r['final_train_loss']:>11.4f} {r['best_valid_auc']:>9.4f}")  # fmt: skip
+    print(f"wrote {args.workdir}/degradation_{{epochs,depth}}.{{csv,png}}, degradation.json")
     return 0

@@ -1,6 +1,7 @@
 """Plots from run folders (matplotlib Agg, PNG): learning curves, AUC vs depth, learned
-connection scalars over training (beta, w, gates: the "conn/..." columns of metrics.jsonl) and
-adjacency heatmaps (matrices in result.json's "connection")."""
+connection quantities per layer over training (beta, w, gates: the "conn/..." columns of
+metrics.jsonl, read by experiments.connections) and adjacency/gate heatmaps over training and of
+the best state (matrices in result.json's "connection")."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments import connections  # noqa: E402
 from experiments.tables import load_results, summarize  # noqa: E402
 
 
@@ -54,23 +56,57 @@ def auc_vs_depth(df, out: pathlib.Path) -> pathlib.Path | None:
 
 
 def connection_trajectories(df, out: pathlib.Path) -> list[pathlib.Path]:
+    """Per run: one panel per learned quantity (beta, w, gate_mean, ...), one line per layer
+    (channel mean for per-channel quantities), versus epoch, from metrics.jsonl."""
     paths = []
-    for (model, family), g in df.groupby(["model", "family"]):
-        runs = [_metrics(p) for p in g["path"]]
-        keys = sorted({k for rows in runs for m in rows for k, v in m.items()
-                       if k.startswith("conn/") and np.size(v) == 1})  # fmt: skip
-        if not keys:
+    for _, r in df.iterrows():
+        epochs, series = connections.history(r["path"])
+        layers = connections.per_layer(series)
+        if not layers:
             continue
-        fig, ax = plt.subplots(figsize=(5, 3.5))
-        for i, k in enumerate(keys):
-            for rows in runs:
-                pts = [(m["epoch"], np.ravel(m[k])[0]) for m in rows if k in m]
-                ax.plot(*zip(*pts, strict=True), color=plt.cm.tab20(i % 20), alpha=0.8,
-                        label=k.removeprefix("conn/") if rows is runs[0] else None)  # fmt: skip
-        ax.set(title=f"{model}/{family}: learned connection scalars", xlabel="epoch")
-        ax.legend(fontsize=6)
-        paths.append(_save(fig, out / f"connections_{model}_{family}.png"))
+        fig, axes = plt.subplots(1, len(layers), figsize=(3.6 * len(layers), 3.2), squeeze=False)
+        for ax, (quantity, by_layer) in zip(axes[0], layers.items(), strict=True):
+            for i, values_E in by_layer.items():
+                color = plt.cm.viridis(i / max(len(by_layer) - 1, 1))
+                ax.plot(epochs, values_E, marker=".", color=color, label=f"layer {i}")
+            ax.set(title=quantity, xlabel="epoch")
+        axes[0, 0].legend(fontsize=6)
+        fig.suptitle(f"{r['model']}/{r['family']} depth {r['depth']} seed {r['seed']}", fontsize=8)
+        paths.append(_save(fig, out / f"connections_{r['run_id']}.png"))
     return paths
+
+
+def adjacency_over_training(run_dir, out: pathlib.Path, *, panels: int = 4) -> pathlib.Path | None:
+    """Heatmaps of each assembled matrix (".../adjacency", ".../gates"; channel mean) at up to
+    `panels` epochs from metrics.jsonl, then the best state from result.json."""
+    run_dir = pathlib.Path(run_dir)
+    epochs, series = connections.history(run_dir)
+    final = json.loads((run_dir / "result.json").read_text())["connection"]
+    names = [k.removeprefix("conn/") for k in final if k.endswith(("adjacency", "gates"))
+             and "/conn_" not in k and not k.startswith("conn/conn_")]  # fmt: skip
+    if not names:
+        return None
+    picks = (
+        sorted({int(round(x)) for x in np.linspace(0, len(epochs) - 1, panels)})
+        if len(epochs)
+        else []
+    )
+    cols = len(picks) + 1
+    fig, axes = plt.subplots(
+        len(names), cols, figsize=(2.6 * cols, 2.4 * len(names)), squeeze=False
+    )
+    for row, name in zip(axes, names, strict=True):
+        mats = [(f"epoch {epochs[i]}", series[name][i]) for i in picks if name in series]
+        mats.append(("best", np.asarray(final[f"conn/{name}"])))
+        for ax in row[len(mats) :]:  # matrices over 64 numbers are logged for the best state only
+            ax.axis("off")
+        for ax, (title, m) in zip(row, mats, strict=False):
+            m = m.reshape(m.shape[0], m.shape[1], -1).mean(axis=2)
+            lim = np.abs(m).max() or 1.0
+            ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
+            ax.set_title(f"{name}\n{title}", fontsize=7)
+            ax.set(xlabel="source state j", ylabel="target k+1")
+    return _save(fig, out / f"adjacency_{run_dir.name}.png")
 
 
 def adjacency_heatmaps(df, out: pathlib.Path) -> list[pathlib.Path]:
@@ -105,4 +141,5 @@ def plot_all(workdir: str | pathlib.Path) -> list[pathlib.Path]:
     out.mkdir(exist_ok=True)
     made = [learning_curves(df, out), auc_vs_depth(df, out)]
     made += connection_trajectories(df, out) + adjacency_heatmaps(df, out)
+    made += [adjacency_over_training(p, out) for p in df["path"]]
     return [p for p in made if p is not None]

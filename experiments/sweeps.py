@@ -59,7 +59,9 @@ def smoke() -> list[RunConfig]:
 def demo() -> list[RunConfig]:
     """On planted-interaction data every family should train a small tower close to the
     Bayes-optimal AUC, and DNN/DeepFM should beat LR (no interactions) and FM (pairs only)."""
-    data = DataConfig(name="synthetic", options={"rows": 20000})
+    # 100k rows: enough for DeepFM to get within 0.01 AUC of the Bayes-optimal AUC (measured
+    # 0.007 valid / 0.008 test); at 20k rows the planted pairs and triples are not learnable.
+    data = DataConfig(name="synthetic", options={"rows": 100_000})
     train = TrainConfig(batch_size=512, max_epochs=8, lr=3e-3)
     tower = {"hidden": [64, 64, 64]}  # = 8 fields x 8 dims: every family runs unprojected
     kw = dict(data=data, train=train, embedding_dim=8, widths_differ=False, dag_group=16)

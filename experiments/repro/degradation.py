@@ -45,7 +45,7 @@ SETTINGS = {
 }
 
 
-def configs(*, tiny: bool = False, data: str = "synthetic", depths=None) -> list[RunConfig]:
+def configs(*, tiny=False, data="synthetic", depths=None, families=FAMILIES) -> list[RunConfig]:
     """One run per family x depth x seed, all under the fixed-budget protocol above."""
     if data not in ("synthetic", "frappe"):
         raise ValueError(f"degradation data must be 'synthetic' or 'frappe', got {data!r}")
@@ -58,7 +58,7 @@ def configs(*, tiny: bool = False, data: str = "synthetic", depths=None) -> list
     for depth in depths or (TINY_DEPTHS if tiny else DEPTHS):
         tower = {"hidden": [width] * depth, "dropout": 0.0, "batch_norm": False}
         runs += grid(
-            ["dnn"], FAMILIES, seeds, data=DataConfig(name=data, options=dict(options)),
+            ["dnn"], list(families), seeds, data=DataConfig(name=data, options=dict(options)),
             train=tcfg, model_options={"dnn": tower}, embedding_dim=emb_dim,
             widths_differ=data == "frappe", dag_group=width, sweep="degradation",
         )  # fmt: skip
@@ -93,10 +93,13 @@ def collect(cfgs: list[RunConfig], workdir, data: tuple) -> tuple[list[dict], li
         diverged = result["status"] == "diverged"
         last = epochs[-1]
         by_run.setdefault(key, []).append(
-            dict(train_loss=np.nan if diverged else last["train_loss"],
-                 final_train_loss=np.nan if diverged else final_train_loss(rd.root, data),
-                 valid_auc=last["valid_auc"], best_valid_auc=(result["valid"] or {}).get("auc"),
-                 diverged=diverged)  # fmt: skip
+            dict(
+                train_loss=np.nan if diverged else last["train_loss"],
+                final_train_loss=np.nan if diverged else final_train_loss(rd.root, data),
+                valid_auc=last["valid_auc"],
+                best_valid_auc=(result["valid"] or {}).get("auc"),
+                diverged=diverged,
+            )  # fmt: skip
         )
     depth_rows = []
     for (family, depth), runs in sorted(by_run.items()):
@@ -152,8 +155,8 @@ def _csv(path: pathlib.Path, rows: list[dict]) -> None:
                     + "\n")  # fmt: skip
 
 
-def run(workdir, *, tiny=False, data="synthetic", depths=None, data_dir=None, manual_dir=None,
-        progress=True) -> list[dict]:  # fmt: skip
+def run(workdir, *, tiny=False, data="synthetic", depths=None, families=FAMILIES, data_dir=None,
+        manual_dir=None, progress=True) -> list[dict]:  # fmt: skip
     """Trains (or resumes) the runs into `workdir`, writes degradation_{epochs,depth}.{csv,png}
     and degradation.json beside them; returns the per family x depth rows."""
     import matplotlib
@@ -162,15 +165,21 @@ def run(workdir, *, tiny=False, data="synthetic", depths=None, data_dir=None, ma
 
     matplotlib.use("Agg")
     out = pathlib.Path(workdir)
-    cfgs = configs(tiny=tiny, data=data, depths=depths)
+    cfgs = configs(tiny=tiny, data=data, depths=depths, families=families)
     runner.run_sweep(cfgs, out, data_dir=data_dir, manual_dir=manual_dir, progress=progress)
     d = cfgs[0].data
     loaded = ctr.datasets.load(d.name, data_dir=data_dir, manual_dir=manual_dir, **d.options)
     epoch_rows, depth_rows = collect(cfgs, out, loaded)
     _csv(out / "degradation_epochs.csv", epoch_rows)
     _csv(out / "degradation_depth.csv", depth_rows)
-    settings = dict(tiny=tiny, data=data, depths=sorted({r["depth"] for r in depth_rows}),
-                    families=list(FAMILIES), config=cfgs[0].to_json(), **runner.environment())
+    settings = dict(
+        tiny=tiny,
+        data=data,
+        depths=sorted({r["depth"] for r in depth_rows}),
+        families=list(families),
+        config=cfgs[0].to_json(),
+        **runner.environment(),
+    )
     blob = dict(settings=settings, by_depth=depth_rows, by_epoch=epoch_rows)
     (out / "degradation.json").write_text(json.dumps(blob, indent=1))  # fmt: skip
     for name, fig in zip(("epochs", "depth"), plot(epoch_rows, depth_rows), strict=True):

@@ -85,9 +85,10 @@ def test_din_counts_are_train_id_frequencies(amazon_dir, tmp_path):
 
 
 def test_sown_losses_enter_the_training_loss(amazon_dir, tmp_path):
-    """loss - bce is exactly the sown penalty: DIN's MBA term (with the train counts) and DIEN's
-    aux loss, so neither is dropped by the trainer."""
-    for cfg, key in ((config("din", mba_l2=1e-2, attention_hidden=[8]), "mba_l2"),
+    """loss - bce is exactly the sown penalty: DIEN's aux loss, and DIN's MBA term, which must
+    equal its brute-force form sum_j 1[j in batch] ||w_j||^2 / n_j with the train counts n_j."""
+    mba = 1e6  # init rows are ~1e-2: a large coefficient lifts the term above float32 noise
+    for cfg, key in ((config("din", mba_l2=mba, attention_hidden=[8]), "mba_l2"),
                      (config("dien", aux_coef=1.0), "aux_loss")):  # fmt: skip
         spec, splits, model, batch = sample_and_model(cfg, amazon_dir, tmp_path)
         consts = train.constants(model, spec, splits["train"], batch)
@@ -98,8 +99,14 @@ def test_sown_losses_enter_the_training_loss(amazon_dir, tmp_path):
         rng = jax.random.fold_in(state.rng, state.step)
         _, upd = model.apply(variables, batch, train=True, rngs={"dropout": rng},
                              mutable=["batch_stats", "losses"])  # fmt: skip
-        penalty = float(
-            jax.tree.leaves(upd["losses"][key] if key in upd["losses"] else upd["losses"])[0]
-        )
+        penalty = sum(float(x) for x in jax.tree.leaves(upd["losses"][key]))
         assert penalty > 0
-        np.testing.assert_allclose(float(m["loss"] - m["bce"]), penalty, rtol=1e-5)
+        np.testing.assert_allclose(float(m["loss"] - m["bce"]), penalty, rtol=1e-4)
+        if key == "mba_l2":
+            brute = 0.0
+            for table, fields in (("item", ("item", "hist")), ("user", ("user",))):
+                w = np.asarray(state.params["behaviour"]["embedding"][f"table_{table}"])
+                n = consts["counts"][f"table_{table}"]
+                ids = set(np.concatenate([batch[f].ravel() for f in fields]).tolist()) - {0}
+                brute += sum(float(w[j] @ w[j]) / max(n[j], 1.0) for j in ids)
+            np.testing.assert_allclose(penalty, mba * brute, rtol=1e-4)
