@@ -130,7 +130,9 @@ def state_activations(model, variables, batch) -> dict[str, np.ndarray]:
         variables,
         batch,
         train=False,
-        capture_intermediates=lambda module, _: re.fullmatch(r"conn(_\d+)?", module.name or ""),
+        capture_intermediates=lambda module, method: (
+            method == "__call__" and re.fullmatch(r"conn(_\d+)?", module.name or "") is not None
+        ),
         mutable=["intermediates"],
     )
     flat = flax.traverse_util.flatten_dict(state["intermediates"], sep="/")

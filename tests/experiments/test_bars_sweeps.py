@@ -1,0 +1,47 @@
+"""The BARS Frappe sweeps and the reference column of `resctr table`."""
+
+import json
+
+import pytest
+
+from ctr.models import MODELS
+from experiments import sweeps
+from experiments.reference import BARS_FRAPPE_X1
+from experiments.tables import write_table
+
+
+def test_bars_frappe_covers_every_feature_interaction_model_with_its_bars_settings():
+    runs = {c.model.name: c for c in sweeps.bars_frappe()}
+    assert set(BARS_FRAPPE_X1) <= set(runs) <= set(MODELS)
+    assert {c.connection.name for c in runs.values()} == {"none"}
+    assert {(c.seed, c.train.batch_size, c.model.embedding_dim) for c in runs.values()} == {
+        (2021, 4096, 10)
+    }
+    assert runs["xdeepfm"].model.options["cin_units"] == [64]
+    assert runs["xdeepfm"].train.embedding_l2 == 0.1 and runs["nfm"].train.max_epochs == 200
+    assert runs["ipnn"].train.patience == 3
+
+
+def test_family_sweeps_are_the_full_grid_and_its_cpu_subset():
+    full = sweeps.families_frappe_all()
+    cpu = sweeps.families_frappe_cpu()
+    assert {c.connection.name for c in full} == set(sweeps.FAMILIES6)
+    assert len({c.run_id for c in full}) == len(full) and len(full) % 3 == 0
+    assert len(cpu) == 24 and {c.seed for c in cpu} == {2021}
+
+
+def test_table_adds_the_published_auc_and_the_split_label(tmp_path):
+    for model, auc in (("lr", 0.9386), ("unlisted", 0.5)):
+        d = tmp_path / model
+        d.mkdir()
+        cfg = {"model": {"name": model, "options": {}}, "connection": {"name": "none"},
+               "seed": 2021, "sweep": "bars_frappe"}  # fmt: skip
+        result = {"run_id": model, "config": cfg, "status": "stopped", "best_epoch": 3,
+                  "train_s": 1.0, "valid": {"auc": auc, "logloss": 0.3}, "test": None}  # fmt: skip
+        (d / "result.json").write_text(json.dumps(result))
+    text, _ = write_table(tmp_path)
+    assert text.startswith("**Frappe_x1 with re-sampled train")
+    row = next(line for line in text.splitlines() if line.startswith("| lr "))
+    assert row.rstrip(" |").endswith("0.9356 | +0.0030")
+    with pytest.raises(ValueError, match="unknown reference"):
+        write_table(tmp_path, reference="nope")
