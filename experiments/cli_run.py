@@ -32,6 +32,8 @@ def register(sub) -> None:
     table.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
     table.add_argument("--reference", help="add published AUCs (experiments.reference), "
                        "e.g. bars_frappe; default: the sweep's own when there is one")  # fmt: skip
+    table.add_argument("--metric", help="column to pivot, e.g. test_gauc (default: test_auc "
+                       "when every run has it, else valid_auc)")  # fmt: skip
     table.set_defaults(func=cmd_table)
     plot = sub.add_parser("plot", help="learning curves, AUC vs depth, connection weights")
     plot.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
@@ -87,7 +89,11 @@ def cmd_run(args) -> int:
 def cmd_table(args) -> int:
     from experiments.tables import write_table
 
-    text, csv = write_table(args.workdir, reference=getattr(args, "reference", None))
+    text, csv = write_table(
+        args.workdir,
+        reference=getattr(args, "reference", None),
+        metric=getattr(args, "metric", None),
+    )
     print(text)
     print(f"\nwritten: {csv}")
     return 0

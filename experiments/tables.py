@@ -116,7 +116,7 @@ def to_markdown(table: pd.DataFrame, metric: str) -> str:
 
 
 def write_table(
-    workdir: str | pathlib.Path, reference: str | None = None
+    workdir: str | pathlib.Path, reference: str | None = None, metric: str | None = None
 ) -> tuple[str, pathlib.Path]:
     """Markdown table of the sweep in `workdir`; also writes workdir/table.csv. `reference`
     (default: the sweep's name when experiments.reference has numbers for it) adds the
@@ -125,7 +125,7 @@ def write_table(
 
     workdir = pathlib.Path(workdir)
     df = load_results(workdir)
-    table, metric = summarize(df)
+    table, metric = summarize(df, metric)
     title = ""
     sweeps = set(df["sweep"])
     if reference is None and len(sweeps) == 1 and next(iter(sweeps)) in REFERENCES:
