@@ -45,10 +45,16 @@ def auxiliary_loss(h_BxTxE, pos_BxTxE, neg_BxTxE, mask_BxT) -> jax.Array:
 
 
 def in_batch_negatives(key, hist_BxLxE, mask_BxL, num: int) -> jax.Array:
-    """(B, num, E) behaviours drawn uniformly from the real positions of the whole batch."""
+    """(B, num, E) behaviours drawn uniformly from the real positions of the whole batch.
+
+    Draws a rank r among the real positions and finds the r-th one by binary search on the
+    running count: O(B·L) memory (a Gumbel-max `categorical` over B·L positions would
+    materialise B x num x B·L noise, gigabytes at batch 1024).
+    """
     b, length, e = hist_BxLxE.shape
-    logits = jnp.where(mask_BxL.reshape(-1), 0.0, -jnp.inf)
-    idx_BxN = jax.random.categorical(key, logits, shape=(b, num))
+    count_P = jnp.cumsum(mask_BxL.reshape(-1).astype(jnp.int32))
+    rank_BxN = jax.random.randint(key, (b, num), 0, jnp.maximum(count_P[-1], 1))
+    idx_BxN = jnp.minimum(jnp.searchsorted(count_P, rank_BxN, side="right"), b * length - 1)
     return hist_BxLxE.reshape(b * length, e)[idx_BxN]
 
 
