@@ -25,6 +25,9 @@ def register(sub) -> None:
     run.add_argument("--only", help="regex on run ids")
     run.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     run.add_argument("--shard", type=_shard, default=(0, 1), help="i/N: this machine's part")
+    run.add_argument("--distributed", action="store_true",
+                     help="multi-host: jax.distributed.initialize(), then host i of N runs shard "
+                     "i/N of the grid on its local devices")  # fmt: skip
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="dotted override for every run, e.g. train.lr=3e-4")  # fmt: skip
     run.set_defaults(func=cmd_run)
@@ -68,6 +71,13 @@ def cmd_run(args) -> int:
             print(f"{'done' if done else 'todo'}  {c.run_id}")
         return 0
     _compile_cache()
+    if getattr(args, "distributed", False):
+        import jax
+
+        # Cluster discovery (TPU pods, SLURM, Open MPI, env vars) is jax's own; each host owns
+        # a disjoint shard of the grid, so hosts never write the same run folder.
+        jax.distributed.initialize()
+        args.shard = (jax.process_index(), jax.process_count())
     placement = None
     if any(c.train.data_parallel for c in configs):
         from experiments.parallel import DataParallel

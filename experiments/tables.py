@@ -1,6 +1,7 @@
 """Result tables from run folders: model x family, mean +- std over seeds, paired test vs baseline.
 
-The baseline is `identity` (the ResNet shortcut) when the sweep has it, else `none`; the
+The baseline is `identity` (the ResNet shortcut) when the sweep has it, else `none`; in a sweep
+over normalization (`norm_frappe`) it is the unnormalized tower of the same family. The
 difference to it is paired by seed (same seed = same data order and init draw) and tested with
 a paired t-test over seeds (scipy.stats.ttest_rel).
 """
@@ -28,6 +29,8 @@ def load_results(workdir: str | pathlib.Path) -> pd.DataFrame:
             "model": cfg["model"]["name"],
             "family": cfg["connection"]["name"],
             "depth": len(hidden) if hidden is not None else 0,
+            "norm": cfg["model"]["options"].get("norm", "none"),
+            "norm_position": cfg["model"]["options"].get("norm_position", "pre"),
             "seed": cfg["seed"],
             "status": r["status"],
             "best_epoch": r["best_epoch"],
@@ -46,9 +49,13 @@ def summarize(df: pd.DataFrame, metric: str | None = None) -> tuple[pd.DataFrame
     """(one row per model x family [x depth], the metric used: test AUC when every run has it)."""
     if metric is None:
         metric = "test_auc" if "test_auc" in df and df["test_auc"].notna().all() else "valid_auc"
-    keys = ["model", "family"] + (["depth"] if df["depth"].nunique() > 1 else [])
-    families = set(df["family"])
-    baseline = "identity" if "identity" in families else "none"
+    axes = [k for k in ("depth", "norm", "norm_position") if df[k].nunique() > 1]
+    keys = ["model", "family", *axes]
+    # the axis a row is compared along: normalization when the sweep varies it, else the family
+    along, baseline = (
+        ("norm", "none") if "norm" in axes
+        else ("family", "identity" if "identity" in set(df["family"]) else "none")
+    )  # fmt: skip
     out = []
     for key, g in df.groupby(keys, sort=True):
         vals = g[metric].to_numpy(float)
@@ -60,12 +67,12 @@ def summarize(df: pd.DataFrame, metric: str | None = None) -> tuple[pd.DataFrame
             "std": vals.std(ddof=1) if len(vals) > 1 else np.nan,
         }
         row["diverged"] = int((g["status"] == "diverged").sum())
-        base = df[(df["family"] == baseline) & np.logical_and.reduce(
-            [df[k] == row[k] for k in keys if k != "family"])]  # fmt: skip
+        same = [df[k] == row[k] for k in keys if k not in (along, "norm_position")]
+        base = df[(df[along] == baseline) & np.logical_and.reduce(same)]
         paired = g.merge(base, on="seed", suffixes=("", "_base"))
         diff = paired[metric] - paired[f"{metric}_base"]
         row[f"diff_vs_{baseline}"] = diff.mean() if len(diff) else np.nan
-        ok = len(diff) > 1 and row["family"] != baseline and diff.std() > 0
+        ok = len(diff) > 1 and row[along] != baseline and diff.std() > 0
         row["p_value"] = (
             stats.ttest_rel(paired[metric], paired[f"{metric}_base"]).pvalue if ok else np.nan
         )
@@ -89,7 +96,7 @@ def add_reference(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, str]:
 
 def to_markdown(table: pd.DataFrame, metric: str) -> str:
     diff_col = next(c for c in table.columns if c.startswith("diff_vs_"))
-    keys = [c for c in ("model", "family", "depth") if c in table]
+    keys = [c for c in ("model", "family", "depth", "norm", "norm_position") if c in table]
     head = keys + [f"{metric} (mean ± std)", "n", diff_col, "p (paired t)", "diverged"]
     ref = "ref_auc" in table
     if ref:

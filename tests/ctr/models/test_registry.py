@@ -77,12 +77,16 @@ def _model(name: str, family: str):
     )
 
 
-# Eager execution compiles op by op and dominates the suite's time, so jitted == eager is checked
-# on a covering subset: every model with `identity`, and every family on deepfm.
+# Eager execution compiles op by op, so jitted == eager is checked on a covering subset: every
+# model with `identity`, and every family on deepfm. That subset is the fast suite; the other
+# pairs are marked slow (CI runs them in its second pass, `pytest -m slow`).
 EAGER_PAIRS = {(m, "identity") for m in MODELS} | {("deepfm", f) for f in resnets.CONNECTIONS}
 
 
-@pytest.mark.parametrize("name,family", PAIRS)
+@pytest.mark.parametrize(
+    "name,family",
+    [p if p in EAGER_PAIRS else pytest.param(*p, marks=pytest.mark.slow) for p in PAIRS],
+)
 def test_model_family_pair(name, family):
     model, batch = _model(name, family), _batch()
     variables = jax.jit(lambda b: model.init(jax.random.key(0), b, train=False))(batch)

@@ -1,0 +1,51 @@
+"""`resctr table` on a normalization sweep: rows per norm setting, paired against no norm."""
+
+import json
+
+import numpy as np
+from scipy import stats
+
+from experiments.tables import load_results, summarize
+
+AUC = {  # (family, norm, position) -> valid AUC per seed 0, 1, 2
+    ("identity", "none", "pre"): [0.80, 0.81, 0.82],
+    ("identity", "ln", "pre"): [0.82, 0.84, 0.83],
+    ("identity", "ln", "post"): [0.79, 0.80, 0.80],
+    ("none", "none", "pre"): [0.70, 0.71, 0.72],
+    ("none", "ln", "pre"): [0.75, 0.74, 0.76],
+}
+
+
+def write_results(root):
+    for (family, norm, position), aucs in AUC.items():
+        for seed, auc in enumerate(aucs):
+            options = {"hidden": [8] * 8, "norm": norm, "norm_position": position}
+            cfg = {
+                "model": {"name": "dnn", "options": options},
+                "connection": {"name": family},
+                "seed": seed,
+                "sweep": "norm_test",
+            }
+            run = root / f"{family}-{norm}-{position}-{seed}"
+            run.mkdir()
+            result = {
+                "run_id": run.name, "config": cfg, "status": "stopped", "best_epoch": 1,
+                "train_s": 1.0, "valid": {"auc": auc, "logloss": 0.5}, "test": None,
+            }  # fmt: skip
+            (run / "result.json").write_text(json.dumps(result))
+
+
+def test_norm_rows_are_paired_against_the_unnormalized_tower(tmp_path):
+    write_results(tmp_path)
+    table, metric = summarize(load_results(tmp_path))
+    assert metric == "valid_auc"
+    assert {"norm", "norm_position"} <= set(table.columns)
+    assert len(table) == len(AUC)
+    row = table[
+        (table.family == "identity") & (table.norm == "ln") & (table.norm_position == "post")
+    ].iloc[0]
+    ln_post, plain = AUC[("identity", "ln", "post")], AUC[("identity", "none", "pre")]
+    np.testing.assert_allclose(row["diff_vs_none"], np.mean(ln_post) - np.mean(plain))
+    np.testing.assert_allclose(row["p_value"], stats.ttest_rel(ln_post, plain).pvalue)
+    base = table[(table.family == "none") & (table.norm == "none")].iloc[0]
+    assert base["diff_vs_none"] == 0.0 and np.isnan(base["p_value"])
