@@ -9,6 +9,8 @@ import jax  # noqa: E402
 import pytest  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+# Tests check numbers, not speed: most XLA optimisations off cuts CPU compile time.
+jax.config.update("jax_disable_most_optimizations", True)
 
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -3,7 +3,7 @@
 import dataclasses
 
 import pytest
-from conftest import tiny
+from runner_helpers import tiny
 
 import resnets
 from ctr.models import MODELS

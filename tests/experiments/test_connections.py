@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import tiny
+from runner_helpers import tiny
 
 from experiments import connections, plots
 from experiments.configs import ConnectionConfig

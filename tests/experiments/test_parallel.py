@@ -12,7 +12,7 @@ import json, sys
 sys.path.insert(0, {tests!r})
 import jax
 import ctr.datasets
-from conftest import tiny
+from runner_helpers import tiny
 from experiments.parallel import DataParallel
 from experiments.runner import run_sweep
 assert jax.device_count() == 8

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import tiny
+from runner_helpers import tiny
 
 import ctr.datasets
 from ctr.features import Field
@@ -101,7 +101,7 @@ import sys
 sys.path.insert(0, {tests!r})
 import ctr.datasets
 from ctr.features import Field
-from conftest import tiny
+from runner_helpers import tiny
 from experiments.runner import run_sweep
 cfgs = [tiny("dnn", "none", seed=s, max_epochs=4, patience=4) for s in (0, 1)]
 load = lambda name, **kw: ctr.datasets.load(name, **{{**kw, "data_dir": {data!r}}})

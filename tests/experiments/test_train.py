@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from conftest import TINY_DATA, tiny
+from runner_helpers import TINY_DATA, tiny
 
 import ctr.datasets
 from ctr.datasets.device import gather, put_on_device
