@@ -89,26 +89,27 @@ EAGER_PAIRS = {(m, "identity") for m in MODELS} | {("deepfm", f) for f in resnet
 )
 def test_model_family_pair(name, family):
     model, batch = _model(name, family), _batch()
-    variables = jax.jit(lambda b: model.init(jax.random.key(0), b, train=False))(batch)
-    variables = {k: v for k, v in variables.items() if k != "losses"}
-    jitted = jax.jit(lambda v, b: model.apply(v, b, train=False))(variables, batch)
-    chex.assert_shape(jitted, (B,))
-    chex.assert_tree_all_finite(jitted)
-    if (name, family) in EAGER_PAIRS:
-        eager = model.apply(variables, batch, train=False)
-        np.testing.assert_allclose(jitted, eager, rtol=1e-5, atol=1e-6)
-    train_apply = jax.jit(
-        lambda v, b: model.apply(
-            v,
+
+    def init_and_apply(b):  # one compiled program per pair: init, eval and train mode
+        variables = model.init(jax.random.key(0), b, train=False)
+        variables = {k: v for k, v in variables.items() if k != "losses"}
+        logits = model.apply(variables, b, train=False)
+        train_logits, _ = model.apply(
+            variables,
             b,
             train=True,
             rngs={"dropout": jax.random.key(1)},
             mutable=["batch_stats", "losses"],
         )
-    )
-    logits, _ = train_apply(variables, batch)
-    chex.assert_shape(logits, (B,))
-    chex.assert_tree_all_finite(logits)
+        return variables, logits, train_logits
+
+    variables, jitted, train_logits = jax.jit(init_and_apply)(batch)
+    for logits in (jitted, train_logits):
+        chex.assert_shape(logits, (B,))
+        chex.assert_tree_all_finite(logits)
+    if (name, family) in EAGER_PAIRS:
+        eager = model.apply(variables, batch, train=False)
+        np.testing.assert_allclose(jitted, eager, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("pair", sorted(INCOMPATIBLE))
