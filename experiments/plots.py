@@ -101,6 +101,7 @@ def adjacency_over_training(run_dir, out: pathlib.Path, *, panels: int = 4) -> p
         for ax in row[len(mats) :]:  # matrices over 64 numbers are logged for the best state only
             ax.axis("off")
         for ax, (title, m) in zip(row, mats, strict=False):
+            m = np.atleast_2d(m)  # a single merge (e.g. DeepFM's combine slot) is one row
             m = m.reshape(m.shape[0], m.shape[1], -1).mean(axis=2)
             lim = np.abs(m).max() or 1.0
             ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)

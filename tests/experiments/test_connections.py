@@ -88,3 +88,17 @@ def test_plot_all_draws_trajectories_and_adjacency_over_training(sweep):
         assert f"connections_{c.run_id}.png" in made
     assert f"adjacency_{cfgs[1].run_id}.png" in made  # dense: adjacency and gates
     assert f"adjacency_{cfgs[0].run_id}.png" not in made  # scaled has no matrix
+
+
+def test_adjacency_heatmap_accepts_a_single_merge_row(tmp_path):
+    """A slot with one merge (DeepFM's combine) logs its adjacency as one row, not a matrix."""
+    from experiments.plots import adjacency_over_training
+
+    run = tmp_path / "deepfm-dense-s0"
+    run.mkdir()
+    row = {"epoch": 1, "train_loss": 0.5, "conn/combine/adjacency": [1.0, 0.9]}
+    (run / "metrics.jsonl").write_text(json.dumps(row) + "\n")
+    result = {"connection": {"conn/combine/adjacency": [1.0, 0.8]}}
+    (run / "result.json").write_text(json.dumps(result))
+    path = adjacency_over_training(run, tmp_path)
+    assert path is not None and path.exists()
