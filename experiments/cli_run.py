@@ -117,9 +117,21 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def _print_bayes_optimal(data_dir) -> None:
+    """The demo's yardstick: metrics of the true click probabilities the data was drawn from."""
+    from ctr.datasets import load_info
+    from experiments.sweeps import SWEEPS
+
+    data = SWEEPS["demo"]()[0].data
+    bayes = load_info(data.name, data_dir=data_dir, **data.options).get("bayes_optimal", {})
+    for split, m in bayes.items():
+        print(f"Bayes-optimal {split}: AUC {m['auc']:.4f}, logloss {m['logloss']:.4f}")
+
+
 def cmd_demo(args) -> int:
     run = dict(sweep="demo", manual_dir=None, only=None, dry_run=False, shard=(0, 1), set=[])
     cmd_run(argparse.Namespace(workdir=args.workdir, data_dir=args.data_dir, **run))
     sweep_dir = pathlib.Path(args.workdir) / "demo"
     cmd_table(argparse.Namespace(workdir=sweep_dir))
+    _print_bayes_optimal(args.data_dir)
     return cmd_plot(argparse.Namespace(workdir=sweep_dir))
