@@ -101,22 +101,10 @@ def families_frappe() -> list[RunConfig]:
 def depth_frappe() -> list[RunConfig]:
     """Degradation (He et al. 2016, Fig. 1) in a CTR tower: a plain DNN gets worse with depth
     (1 -> 32 layers of 400), identity/scaled/dense shortcuts keep deep towers trainable."""
-    runs = []
-    for depth in (1, 2, 4, 8, 16, 32):
-        tower = {"hidden": [400] * depth, "dropout": 0.2, "batch_norm": True}
-        runs += grid(
-            ["dnn"],
-            ["none", "identity", "scaled", "dense"],
-            BARS_SEEDS,
-            data=DataConfig(name="frappe"),
-            train=BARS_TRAIN,
-            model_options={"dnn": tower},
-            embedding_dim=10,
-            widths_differ=True,
-            dag_group=40,
-            sweep="depth_frappe",
-        )
-    return runs
+    towers = [
+        {"hidden": [400] * d, "dropout": 0.2, "batch_norm": True} for d in (1, 2, 4, 8, 16, 32)
+    ]
+    return _dnn_towers_frappe(towers, sweep="depth_frappe")
 
 
 def norm_frappe() -> list[RunConfig]:
@@ -126,10 +114,20 @@ def norm_frappe() -> list[RunConfig]:
     suits plain/dense stacks, pre-norm (a clean identity path) suits identity/scaled. The
     baseline is each family's unnormalized tower (norm "none", placement moot, so run once).
     The BARS in-block BN tower at depth 8 is depth_frappe's row."""
-    runs = []
-    for norm, position in [("none", "pre")] + [(n, p) for n in ("bn", "ln") for p in POSITIONS]:
-        tower = {"hidden": [400] * 8, "dropout": 0.2, "norm": norm, "norm_position": position}
-        runs += grid(
+    settings = [("none", "pre")] + [(n, p) for n in ("bn", "ln") for p in POSITIONS]
+    towers = [
+        {"hidden": [400] * 8, "dropout": 0.2, "norm": norm, "norm_position": position}
+        for norm, position in settings
+    ]
+    return _dnn_towers_frappe(towers, sweep="norm_frappe")
+
+
+def _dnn_towers_frappe(towers: list[dict], *, sweep: str) -> list[RunConfig]:
+    """DNN with each tower in `towers` x none/identity/scaled/dense x BARS seeds on Frappe_x1."""
+    return [
+        run
+        for tower in towers
+        for run in grid(
             ["dnn"],
             ["none", "identity", "scaled", "dense"],
             BARS_SEEDS,
@@ -139,9 +137,9 @@ def norm_frappe() -> list[RunConfig]:
             embedding_dim=10,
             widths_differ=True,
             dag_group=40,
-            sweep="norm_frappe",
+            sweep=sweep,
         )
-    return runs
+    ]
 
 
 # -- issue 6: every feature-interaction model on Frappe_x1 under its BARS settings -----------
