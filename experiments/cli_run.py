@@ -47,7 +47,7 @@ def register(sub) -> None:
     demo.set_defaults(func=cmd_demo)
 
 
-def _compile_cache() -> None:
+def enable_compile_cache() -> None:
     """Persistent XLA cache: a rerun (or resume) of a sweep skips most compile time."""
     import jax
 
@@ -70,7 +70,7 @@ def cmd_run(args) -> int:
             done = (workdir / c.run_id / "result.json").exists()
             print(f"{'done' if done else 'todo'}  {c.run_id}")
         return 0
-    _compile_cache()
+    enable_compile_cache()
     if getattr(args, "distributed", False):
         import jax
 

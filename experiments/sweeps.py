@@ -7,6 +7,8 @@ size) are set here, in one place per sweep, so every result names its exact sett
 
 from __future__ import annotations
 
+import dataclasses
+
 import resnets
 from ctr.models import check_compatible
 from experiments.configs import ConnectionConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
@@ -295,6 +297,19 @@ def families_frappe_cpu() -> list[RunConfig]:
     ]
 
 
+def gbdt_frappe() -> list[RunConfig]:
+    """GBDT+LR (issue 10) against LR and FM on Frappe_x1, 3 seeds: do the leaves of 30 boosted
+    trees (fitted once on train, cached) add to the raw fields what FM's pairwise factors add?
+    The heads take LR's and FM's BARS settings; the trees keep gbdt_lr's defaults (30 x 31)."""
+    runs = [bars_run(m, "none", s, sweep="gbdt_frappe") for m in ("lr", "fm") for s in BARS_SEEDS]
+    for head, like in (("lr", "lr"), ("fm", "fm")):
+        for s in BARS_SEEDS:
+            run = bars_run(like, "none", s, sweep="gbdt_frappe")
+            model = ModelConfig(name="gbdt_lr", options={"head": head}, embedding_dim=10)
+            runs.append(dataclasses.replace(run, model=model))
+    return runs
+
+
 # -- issue 7: behaviour-sequence models on Amazon Beauty --------------------------------------
 
 # Beauty from the S3-Rec/ICLRec preprocessing, leave-last-out (ctr.datasets.amazon); histories
@@ -363,6 +378,7 @@ SWEEPS = {
     "bars_frappe": bars_frappe,
     "families_frappe_all": families_frappe_all,
     "families_frappe_cpu": families_frappe_cpu,
+    "gbdt_frappe": gbdt_frappe,
     "seq_amazon": seq_amazon,
     "seq_wrappers": seq_wrappers,
 }

@@ -21,12 +21,15 @@ def load_results(workdir: str | pathlib.Path) -> pd.DataFrame:
     for path in sorted(pathlib.Path(workdir).glob("**/result.json")):
         r = json.loads(path.read_text())
         cfg = r["config"]
-        hidden = cfg["model"]["options"].get("hidden")
+        options = cfg["model"]["options"]
+        hidden = options.get("hidden")
+        # a model run with several heads (gbdt_lr's lr/fm) gets one row per head
+        model = cfg["model"]["name"] + (f":{options['head']}" if "head" in options else "")
         row = {
             "run_id": r["run_id"],
             "sweep": cfg.get("sweep", ""),
             "path": str(path.parent),
-            "model": cfg["model"]["name"],
+            "model": model,
             "family": cfg["connection"]["name"],
             "depth": len(hidden) if hidden is not None else 0,
             "norm": cfg["model"]["options"].get("norm", "none"),
