@@ -5,7 +5,8 @@
 # (wheels the machine lacks: fuxictr 2.3.9, keras-preprocessing, polars 1.0). Every stage has
 # its own time limit and its own log; $OUT/results.tgz is rewritten after each stage, so a
 # killed call still returns what finished.
-#   bash bench/gpu_session.sh STAGE...   stages: env peer seeds lazy scale precision grid
+#   bash bench/gpu_session.sh STAGE...   stages: env peer seeds lazy scale epoch precision grid, and
+#   sweep:NAME (a Frappe sweep of experiments.sweeps into $RES/runs, time limit $LIMIT s)
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD:/tmp/site" RESCTR_DATA_DIR=/tmp/resctr-data
 export XDG_CACHE_HOME=/tmp/cache
@@ -40,11 +41,14 @@ for s in "$@"; do
     seeds) stage seeds 90 $PY bench/train.py --steps 50 --seeds 1,5 ;;
     lazy) stage lazy 45 $PY bench/lazy_adam.py ;;
     scale) stage scale 200 $PY bench/scale.py --compare --compute-dtype float32,bfloat16 \
-      --optimizer adam,lazy_adam --json "$RES/scale.json" ;;
-    precision) stage precision 150 $PY bench/precision.py --data "$FRAPPE" --seeds 3 \
-      --json "$RES/precision.json" ;;
+      --optimizer adam,lazy_adam --models deepfm,dcnv2 --json "$RES/scale.json" ;;
+    epoch) stage epoch 120 $PY bench/scale.py --models deepfm --full-epoch --epoch-budget-s 90 \
+      --json "$RES/epoch.json" ;;
+    precision) stage precision 150 $PY bench/precision.py --data "$FRAPPE" --seeds 3 ;;
     grid) stage grid 330 $PY bench/grid.py --modes vmapped --data "$FRAPPE" \
       --workdir "$RES/grid" --json "$RES/grid.json" ;;
+    sweep:*) stage "${s#sweep:}" "${LIMIT:-300}" $PY -m experiments.cli run --sweep "${s#sweep:}" \
+      --workdir "$RES/runs" --manual-dir "$FRAPPE" ;;
     *) echo "unknown stage $s" ;;
   esac
 done

@@ -18,6 +18,8 @@ import resnets
 from ctr.models import MODELS, check_compatible
 
 MONITORS = ("auc", "logloss")
+OPTIMIZERS = ("adam", "lazy_adam")  # lazy_adam: experiments/optimizers.py
+COMPUTE_DTYPES = ("float32", "bfloat16")  # bfloat16: mixed precision, f32 params and loss
 
 
 def _frozen(options: dict) -> dict:
@@ -86,6 +88,8 @@ class TrainConfig:
     eval_batch_size: int = 16384
     data_parallel: bool = False  # shard the batch over every local device
     shard_embeddings: bool = False  # with data_parallel: split tables along the vocabulary
+    compute_dtype: str = "float32"  # forward/backward dtype; params, optimizer, loss stay f32
+    optimizer: str = "adam"  # "lazy_adam": row-sparse Adam on embedding tables
 
     def __post_init__(self):
         if self.monitor not in MONITORS:
@@ -95,6 +99,22 @@ class TrainConfig:
                 raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"train.lr must be > 0, got {self.lr}")
+        if self.compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(
+                f"train.compute_dtype {self.compute_dtype!r}; choose from {COMPUTE_DTYPES}"
+            )
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"train.optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
+        if self.optimizer == "lazy_adam" and self.embedding_l2 > 0:
+            raise ValueError(
+                "train.optimizer='lazy_adam' needs train.embedding_l2=0: the L2 term covers the "
+                "whole table, so every row has a gradient and lazy Adam would be dense Adam"
+            )
+
+
+# Train fields added after the first published results: left out of run_id at their defaults,
+# so run folders written before them keep their ids (resume, tables, the README's numbers).
+HASH_OMITTED_DEFAULTS = {"compute_dtype": "float32", "optimizer": "adam"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -128,6 +148,9 @@ class RunConfig:
         """Readable prefix plus a hash of the whole config (the sweep name excluded)."""
         d = self.to_json()
         d.pop("sweep")
+        for key, default in HASH_OMITTED_DEFAULTS.items():
+            if d["train"].get(key) == default:
+                del d["train"][key]
         digest = hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.model.name}-{self.connection.name}-s{self.seed}-{digest}"
 

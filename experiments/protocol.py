@@ -84,7 +84,7 @@ def train_runs(
     runs restored at different epochs train as separate vmapped groups."""
     cfg0 = cfgs[0]
     model = train.build_model(cfg0, spec)
-    tx = train.make_optimizer(cfg0.train)
+    tx = train.make_optimizer(cfg0.train, spec)
     place = placement or (lambda tree, kind: jax.device_put(tree))
     cols = model_columns(spec)
     # eval splits padded to one length: one compiled predict serves valid and test
@@ -117,7 +117,9 @@ def train_runs(
     step_fn = train.make_train_step(model, tx, cfg0.train, consts)
     constrain = getattr(placement, "constrain", lambda b: b)
     epoch_fn = train.make_epoch_fn(step_fn, cfg0.train.batch_size, constrain)
-    predict = train.make_predict_fn(model, cfg0.train.eval_batch_size, consts)
+    predict = train.make_predict_fn(
+        model, cfg0.train.eval_batch_size, consts, compute_dtype=cfg0.train.compute_dtype
+    )
     for group in groups.values():
         _train_group(group, spec, splits, data, epoch_fn, predict, place, finish, on_epoch)
 

@@ -27,6 +27,7 @@ from ctr.features import FeatureSpec
 from ctr.layers.embedding import TABLE_PREFIX, is_embedding_path
 from ctr.models import MODELS
 from experiments.configs import RunConfig, TrainConfig
+from experiments.optimizers import lazy_adam, row_bounds
 
 
 class TrainState(struct.PyTreeNode):
@@ -47,7 +48,14 @@ def build_model(cfg: RunConfig, spec: FeatureSpec) -> nn.Module:
     )
 
 
-def make_optimizer(tcfg: TrainConfig) -> optax.GradientTransformation:
+def make_optimizer(
+    tcfg: TrainConfig, spec: FeatureSpec | None = None
+) -> optax.GradientTransformation:
+    """tcfg.optimizer by name. lazy_adam's row bounds come from `spec` (batch x id slots per
+    table); without it every table takes lazy_adam's dense path (same result, dense cost)."""
+    if tcfg.optimizer == "lazy_adam":
+        bounds = row_bounds(spec, tcfg.batch_size) if spec is not None else {}
+        return optax.inject_hyperparams(lazy_adam)(learning_rate=tcfg.lr, max_rows=bounds)
     return optax.inject_hyperparams(optax.adam)(learning_rate=tcfg.lr)
 
 
@@ -110,21 +118,42 @@ def l2_terms(params) -> tuple[jax.Array, jax.Array]:
     return emb, net
 
 
+TARGET_COLUMNS = ("label", "mask", "prob")  # never cast: the loss and metrics read them in f32
+
+
+def cast_floating(tree, dtype):
+    """Floating leaves of `tree` as `dtype` (a no-op for f32 leaves and float32); ids untouched.
+
+    Mixed precision casts in the step (Micikevicius et al. 2018; as jmp does): the model runs on
+    bf16 copies of the f32 master params and feature columns, the gradient flows back through
+    the cast to the f32 params. batch_stats are not cast (flax BN keeps its statistics in f32),
+    so the state's dtypes never change; logits are cast back to f32 for the loss and metrics.
+    """
+    return jax.tree.map(
+        lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree
+    )
+
+
+def compute_batch(batch: dict, dtype) -> dict:
+    return {k: v if k in TARGET_COLUMNS else cast_floating(v, dtype) for k, v in batch.items()}
+
+
 def make_train_step(model: nn.Module, tx, tcfg: TrainConfig, consts: dict | None = None):
     """train_step(state, batch) -> (state, {"loss", "bce"}): pure, for jit/scan/vmap. `consts`
     (from `constants`) are read-only collections passed to every apply."""
 
     def loss_fn(params, state: TrainState, batch: dict):
-        variables = {"params": params, **(consts or {})}
+        variables = {"params": cast_floating(params, tcfg.compute_dtype), **(consts or {})}
         if state.batch_stats:
             variables["batch_stats"] = state.batch_stats
         logits_B, updates = model.apply(
             variables,
-            batch,
+            compute_batch(batch, tcfg.compute_dtype),
             train=True,
             rngs={"dropout": jax.random.fold_in(state.rng, state.step)},
             mutable=["batch_stats", "losses"],
         )
+        logits_B = logits_B.astype(jnp.float32)  # loss and metrics in f32
         mask_B = batch["mask"]
         bce_B = optax.sigmoid_binary_cross_entropy(logits_B, batch["label"])
         bce = jnp.sum(bce_B * mask_B) / jnp.maximum(jnp.sum(mask_B), 1.0)
@@ -173,18 +202,21 @@ def make_epoch_fn(train_step, batch_size: int, constrain=lambda batch: batch):
     return jax.jit(jax.vmap(one, in_axes=(0, None, 0, None, 0)), donate_argnums=0)
 
 
-def make_predict_fn(model: nn.Module, batch_size: int, consts: dict | None = None):
-    """predict(states_N, data) -> logits N x rows, one jitted scan over the split."""
+def make_predict_fn(
+    model: nn.Module, batch_size: int, consts: dict | None = None, compute_dtype: str = "float32"
+):
+    """predict(states_N, data) -> f32 logits N x rows, one jitted scan over the split."""
 
     def one(state, data):
         n = next(iter(data.values())).shape[0]
         idx_SxB, mask_SxB = epoch_indices(None, n, batch_size)
-        variables = {"params": state.params, **(consts or {})}
+        variables = {"params": cast_floating(state.params, compute_dtype), **(consts or {})}
         if state.batch_stats:
             variables["batch_stats"] = state.batch_stats
 
         def body(carry, xs):
-            return carry, model.apply(variables, gather(data, *xs), train=False)
+            batch = compute_batch(gather(data, *xs), compute_dtype)
+            return carry, model.apply(variables, batch, train=False).astype(jnp.float32)
 
         _, logits_SxB = jax.lax.scan(body, None, (idx_SxB, mask_SxB))
         return logits_SxB.reshape(-1)[:n]

@@ -54,3 +54,12 @@ def test_overrides_parse_literals_and_revalidate():
         apply_overrides(cfg, ["train.lr"])
     with pytest.raises(ValueError, match="unknown model"):
         apply_overrides(cfg, ["model.name=nope"])
+
+
+def test_run_id_is_stable_when_train_fields_are_added_at_their_defaults():
+    # The id of this config was written before compute_dtype/optimizer existed: run folders of
+    # earlier sweeps must keep resolving. A new train field belongs in HASH_OMITTED_DEFAULTS.
+    base = RunConfig(model=ModelConfig(name="lr"))
+    assert base.run_id == "lr-none-s0-168ab051"
+    bf16 = dataclasses.replace(base, train=TrainConfig(compute_dtype="bfloat16"))
+    assert bf16.run_id != base.run_id
