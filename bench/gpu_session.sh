@@ -40,7 +40,7 @@ for s in "$@"; do
       --data "$FRAPPE" --json "$RES/peer.json" ;;
     seeds) stage seeds 90 $PY bench/train.py --steps 50 --seeds 1,5 ;;
     lazy) stage lazy 45 $PY bench/lazy_adam.py ;;
-    scale) stage scale 200 $PY bench/scale.py --compare --compute-dtype float32,bfloat16 \
+    scale) stage scale 300 $PY bench/scale.py --compare --compute-dtype float32,bfloat16 \
       --optimizer adam,lazy_adam --models deepfm,dcnv2 --json "$RES/scale.json" ;;
     epoch) stage epoch 120 $PY bench/scale.py --models deepfm --full-epoch --epoch-budget-s 90 \
       --json "$RES/epoch.json" ;;
