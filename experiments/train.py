@@ -12,6 +12,7 @@ config are vmapped over a stacked state (one program, one result per seed).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import flax.linen as nn
@@ -24,7 +25,7 @@ from flax import struct
 import resnets
 from ctr.datasets.device import epoch_indices, gather
 from ctr.features import FeatureSpec
-from ctr.layers.embedding import TABLE_PREFIX, is_embedding_path
+from ctr.layers.embedding import TABLE_PREFIX, FeatureEmbedding, is_embedding_path
 from ctr.models import MODELS
 from experiments.configs import RunConfig, TrainConfig
 from experiments.optimizers import lazy_adam, row_bounds
@@ -122,16 +123,43 @@ TARGET_COLUMNS = ("label", "mask", "prob")  # never cast: the loss and metrics r
 
 
 def cast_floating(tree, dtype):
-    """Floating leaves of `tree` as `dtype` (a no-op for f32 leaves and float32); ids untouched.
-
-    Mixed precision casts in the step (Micikevicius et al. 2018; as jmp does): the model runs on
-    bf16 copies of the f32 master params and feature columns, the gradient flows back through
-    the cast to the f32 params. batch_stats are not cast (flax BN keeps its statistics in f32),
-    so the state's dtypes never change; logits are cast back to f32 for the loss and metrics.
-    """
+    """Floating leaves of `tree` as `dtype` (a no-op for f32 leaves and float32); ids untouched."""
     return jax.tree.map(
         lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree
     )
+
+
+def compute_params(params, dtype):
+    """Mixed precision casts in the step (Micikevicius et al. 2018; as jmp does): the model runs
+    on `dtype` copies of the f32 master params, the gradient flows back through the cast.
+
+    Embedding tables are not cast: a cast copy of a 10M-row table per step, and the scatter-add
+    of its gradient in bf16, made Criteo-sized bf16 steps 5x slower than f32 on an H200
+    (docs/perf/h200-2026-11-26/scale_compare.log). `lookups_in` casts the looked-up rows instead.
+    batch_stats are never cast (flax BN keeps its statistics in f32), so the state's dtypes
+    never change; logits are cast back to f32 for the loss and metrics.
+    """
+
+    def cast(path, x):
+        keys = tuple(getattr(p, "key", str(p)) for p in path)
+        return x if is_embedding_path(keys) else cast_floating(x, dtype)
+
+    return jax.tree_util.tree_map_with_path(cast, params)
+
+
+def lookups_in(dtype):
+    """Context in which FeatureEmbedding's outputs (looked-up rows, and whole tables read by
+    sequence layers through `.table`) come out in `dtype`; a no-op context for float32."""
+    if jnp.dtype(dtype) == jnp.float32:
+        return contextlib.nullcontext()
+
+    def cast_lookups(next_fun, args, kwargs, context):
+        out = next_fun(*args, **kwargs)
+        if isinstance(context.module, FeatureEmbedding) and context.method_name != "setup":
+            return cast_floating(out, dtype)
+        return out
+
+    return nn.intercept_methods(cast_lookups)
 
 
 def compute_batch(batch: dict, dtype) -> dict:
@@ -143,16 +171,17 @@ def make_train_step(model: nn.Module, tx, tcfg: TrainConfig, consts: dict | None
     (from `constants`) are read-only collections passed to every apply."""
 
     def loss_fn(params, state: TrainState, batch: dict):
-        variables = {"params": cast_floating(params, tcfg.compute_dtype), **(consts or {})}
+        variables = {"params": compute_params(params, tcfg.compute_dtype), **(consts or {})}
         if state.batch_stats:
             variables["batch_stats"] = state.batch_stats
-        logits_B, updates = model.apply(
-            variables,
-            compute_batch(batch, tcfg.compute_dtype),
-            train=True,
-            rngs={"dropout": jax.random.fold_in(state.rng, state.step)},
-            mutable=["batch_stats", "losses"],
-        )
+        with lookups_in(tcfg.compute_dtype):
+            logits_B, updates = model.apply(
+                variables,
+                compute_batch(batch, tcfg.compute_dtype),
+                train=True,
+                rngs={"dropout": jax.random.fold_in(state.rng, state.step)},
+                mutable=["batch_stats", "losses"],
+            )
         logits_B = logits_B.astype(jnp.float32)  # loss and metrics in f32
         mask_B = batch["mask"]
         bce_B = optax.sigmoid_binary_cross_entropy(logits_B, batch["label"])
@@ -210,13 +239,15 @@ def make_predict_fn(
     def one(state, data):
         n = next(iter(data.values())).shape[0]
         idx_SxB, mask_SxB = epoch_indices(None, n, batch_size)
-        variables = {"params": cast_floating(state.params, compute_dtype), **(consts or {})}
+        variables = {"params": compute_params(state.params, compute_dtype), **(consts or {})}
         if state.batch_stats:
             variables["batch_stats"] = state.batch_stats
 
         def body(carry, xs):
             batch = compute_batch(gather(data, *xs), compute_dtype)
-            return carry, model.apply(variables, batch, train=False).astype(jnp.float32)
+            with lookups_in(compute_dtype):
+                logits_B = model.apply(variables, batch, train=False)
+            return carry, logits_B.astype(jnp.float32)
 
         _, logits_SxB = jax.lax.scan(body, None, (idx_SxB, mask_SxB))
         return logits_SxB.reshape(-1)[:n]
