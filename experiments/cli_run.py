@@ -28,6 +28,14 @@ def register(sub) -> None:
     run.add_argument("--distributed", action="store_true",
                      help="multi-host: jax.distributed.initialize(), then host i of N runs shard "
                      "i/N of the grid on its local devices")  # fmt: skip
+    run.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="save a run's state at most this often, and when it ends "
+        "(default: experiments.protocol.CHECKPOINT_EVERY_S); 0: every epoch",
+    )
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="dotted override for every run, e.g. train.lr=3e-4")  # fmt: skip
     run.set_defaults(func=cmd_run)
@@ -83,11 +91,14 @@ def cmd_run(args) -> int:
         from experiments.parallel import DataParallel
 
         placement = DataParallel(shard_embeddings=configs[0].train.shard_embeddings)
+    checkpointing = {}
+    if args.checkpoint_every is not None:
+        checkpointing["checkpoint_every_s"] = args.checkpoint_every
     t0 = time.perf_counter()
     try:
         results = run_sweep(
             configs, workdir, data_dir=args.data_dir, manual_dir=args.manual_dir, only=args.only,
-            shard=args.shard, placement=placement,
+            shard=args.shard, placement=placement, **checkpointing,
         )  # fmt: skip
     except RuntimeError as e:  # some groups failed; the others are done and kept
         print(f"{e} (tracebacks above); rerun the same command to retry them")

@@ -26,6 +26,11 @@ from experiments import metrics, train
 from experiments.configs import RunConfig
 from experiments.rundir import RunDir
 
+# A checkpoint costs ~0.25 s (Orbax, synchronous), ten times a Frappe training epoch on an H200
+# (docs/perf/h200-2026-11-26/peer.json): save at most this often, and always when a run ends
+# (its best state is what analysis notebooks restore). A kill loses at most this much training.
+CHECKPOINT_EVERY_S = 30.0
+
 
 @dataclasses.dataclass
 class Protocol:
@@ -78,6 +83,7 @@ def train_runs(
     finish: Callable[[RunConfig, RunDir, Protocol, dict | None, dict], None],
     on_epoch: Callable[[int], None] = lambda n: None,
     placement=None,
+    checkpoint_every_s: float = CHECKPOINT_EVERY_S,
 ) -> None:
     """Trains runs that share everything but the seed; `finish(cfg, dir, protocol, test,
     best_params)` is called once per run when it ends. Each run resumes from its checkpoint;
@@ -121,10 +127,13 @@ def train_runs(
         model, cfg0.train.eval_batch_size, consts, compute_dtype=cfg0.train.compute_dtype
     )
     for group in groups.values():
-        _train_group(group, spec, splits, data, epoch_fn, predict, place, finish, on_epoch)
+        _train_group(group, spec, splits, data, epoch_fn, predict, place, finish, on_epoch,
+                     checkpoint_every_s)  # fmt: skip
 
 
-def _train_group(group, spec, splits, data, epoch_fn, predict, place, finish, on_epoch) -> None:
+def _train_group(
+    group, spec, splits, data, epoch_fn, predict, place, finish, on_epoch, checkpoint_every_s
+) -> None:
     """Trains one vmapped group; the stacked state lives on the device, a host copy of it and
     of each seed's best state is taken once per epoch (for checkpoints and the best state)."""
     cfgs = [g[0] for g in group]
@@ -141,6 +150,7 @@ def _train_group(group, spec, splits, data, epoch_fn, predict, place, finish, on
     for i, p in enumerate(prots):  # a run whose protocol ended before the kill: just finish
         if p.status != "running":
             _finish_one(i, best, *args)
+    last_save = time.perf_counter()
     while any(p.status == "running" for p in prots):
         epoch = next(p.epoch for p in prots if p.status == "running")  # shared by the running
         lrs = np.array([p.lr for p in prots], np.float32)
@@ -170,12 +180,15 @@ def _train_group(group, spec, splits, data, epoch_fn, predict, place, finish, on
             row |= connection_scalars(train.unstack(host.params, i), small=True)
             dirs[i].append_metrics(row)
         best = jax.tree.map(functools.partial(_where, improved), host, best)
+        due = time.perf_counter() - last_save >= checkpoint_every_s
         for i, p in enumerate(prots):
             if p.epoch == epoch + 1:  # this run trained this epoch
-                tree = {"state": train.unstack(host, i), "best": train.unstack(best, i)}
-                dirs[i].save(p.epoch, tree, dataclasses.asdict(p))
+                if due or p.status != "running":
+                    tree = {"state": train.unstack(host, i), "best": train.unstack(best, i)}
+                    dirs[i].save(p.epoch, tree, dataclasses.asdict(p))
                 if p.status != "running":
                     _finish_one(i, best, *args)
+        last_save = time.perf_counter() if due else last_save
         on_epoch(epoch + 1)
 
 

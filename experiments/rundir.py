@@ -1,4 +1,4 @@
-"""A run is a folder: config.json, metrics.jsonl, ckpt/ (orbax, every epoch), result.json.
+"""A run is a folder: config.json, metrics.jsonl, ckpt/ (orbax), result.json.
 
 The run is done when result.json exists; it is written through a temp file + os.replace, so a
 kill never leaves half a result. On resume, metrics lines newer than the restored checkpoint are

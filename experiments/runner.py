@@ -96,6 +96,7 @@ def run_sweep(
     loader: Callable = ctr.datasets.load,
     placement=None,
     progress: bool = True,
+    checkpoint_every_s: float = protocol.CHECKPOINT_EVERY_S,
 ) -> list[dict]:
     """Trains every selected run that has no result.json yet; returns all selected results."""
     workdir = pathlib.Path(workdir)
@@ -141,8 +142,9 @@ def run_sweep(
 
         try:
             protocol.train_runs(
-                todo, dirs, spec, splits, finish=finish, on_epoch=on_epoch, placement=placement
-            )
+                todo, dirs, spec, splits, finish=finish, on_epoch=on_epoch, placement=placement,
+                checkpoint_every_s=checkpoint_every_s,
+            )  # fmt: skip
         except Exception as e:  # noqa: BLE001 - one broken config must not stop the sweep
             failures.append((todo[0].run_id, e))
             tqdm.write(f"FAILED {[c.run_id for c in todo]}:\n{traceback.format_exc()}")

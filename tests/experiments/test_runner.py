@@ -105,7 +105,7 @@ from runner_helpers import tiny
 from experiments.runner import run_sweep
 cfgs = [tiny("dnn", "none", seed=s, max_epochs=4, patience=4) for s in (0, 1)]
 load = lambda name, **kw: ctr.datasets.load(name, **{{**kw, "data_dir": {data!r}}})
-run_sweep(cfgs, {runs!r}, loader=load, progress=False)
+run_sweep(cfgs, {runs!r}, loader=load, progress=False, checkpoint_every_s=0)
 """
 
 
@@ -150,3 +150,14 @@ def test_planted_signal_gets_near_bayes_optimal(tmp_path):
     test, best = result["test"], bayes["test"]
     assert best["auc"] - 0.015 < test["auc"] <= best["auc"] + 0.005, (test, best)
     assert best["logloss"] - 0.005 <= test["logloss"] < best["logloss"] + 0.015, (test, best)
+
+
+def test_checkpoints_are_spaced_in_time_and_taken_when_a_run_ends(tmp_path):
+    def load(name, **kw):
+        return ctr.datasets.load(name, **{**kw, "data_dir": tmp_path / "data"})
+
+    cfg = tiny("lr", "none", max_epochs=3, patience=3)
+    for every, steps in ((1e9, ["3"]), (0, ["2", "3"])):  # orbax keeps the newest two
+        root = tmp_path / f"every{every}"
+        run_sweep([cfg], root, loader=load, progress=False, checkpoint_every_s=every)
+        assert sorted(p.name for p in (root / cfg.run_id / "ckpt").iterdir()) == steps
