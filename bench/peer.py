@@ -19,6 +19,7 @@ Usage: uv run python bench/peer.py [--max-epochs N] [--device cpu|cuda] [--threa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -41,6 +42,38 @@ SETUP_PEER = (
 def steady(seconds: list[float]) -> float:
     """Median epoch time without epoch 1 (it pays XLA compilation / torch warm-up)."""
     return statistics.median(seconds[1:] or seconds)
+
+
+@contextlib.contextmanager
+def timed_epochs():
+    """Yields a list that collects the seconds of every jitted training epoch run inside.
+
+    The protocol records no per-epoch train time, so the epoch-function factory is wrapped for
+    the duration: each epoch is timed up to its output being ready (jax imported lazily, as
+    run_resctr picks the platform first)."""
+    import jax
+
+    from experiments import train
+
+    seconds: list[float] = []
+    make_epoch_fn = train.make_epoch_fn
+
+    def timed_make_epoch_fn(*a, **kw):
+        epoch_fn = make_epoch_fn(*a, **kw)
+
+        def timed(*xs):
+            t = time.perf_counter()
+            out = jax.block_until_ready(epoch_fn(*xs))
+            seconds.append(time.perf_counter() - t)
+            return out
+
+        return timed
+
+    train.make_epoch_fn = timed_make_epoch_fn
+    try:
+        yield seconds
+    finally:
+        train.make_epoch_fn = make_epoch_fn
 
 
 def plain_csv(src_dir: pathlib.Path, split: str, dst_dir: pathlib.Path) -> pathlib.Path:
@@ -95,22 +128,6 @@ def run_resctr(args, scratch: pathlib.Path) -> dict:
         train=TrainConfig(embedding_l2=0.05, max_epochs=args.max_epochs),
         seed=args.seed,
     )
-    # Adapter: the protocol does not record per-epoch train time, so time the jitted epoch
-    # (blocking on its output) by wrapping the epoch-function factory for this run only.
-    train_s: list[float] = []
-    make_epoch_fn = train.make_epoch_fn
-
-    def timed_make_epoch_fn(*a, **kw):
-        epoch_fn = make_epoch_fn(*a, **kw)
-
-        def timed(*xs):
-            t = time.perf_counter()
-            out = jax.block_until_ready(epoch_fn(*xs))
-            train_s.append(time.perf_counter() - t)
-            return out
-
-        return timed
-
     marks: list[float] = []
     done: dict = {}
 
@@ -119,8 +136,7 @@ def run_resctr(args, scratch: pathlib.Path) -> dict:
 
     rd = RunDir(scratch / "resctr" / cfg.run_id)
     rd.start(cfg.to_json())
-    train.make_epoch_fn = timed_make_epoch_fn
-    try:
+    with timed_epochs() as train_s:
         t1 = time.perf_counter()
         protocol.train_runs(
             [cfg],
@@ -130,9 +146,7 @@ def run_resctr(args, scratch: pathlib.Path) -> dict:
             finish=finish,
             on_epoch=lambda e: marks.append(time.perf_counter()),
         )
-    finally:
-        train.make_epoch_fn = make_epoch_fn
-        rd.close()
+    rd.close()
     prot = done["prot"]
     walls = [b - a for a, b in zip([t1, *marks], marks, strict=False)]
     n_train = len(splits["train"][spec.label])

@@ -26,13 +26,12 @@ import tempfile
 import time
 
 import numpy as np
-from peer import FRAPPE, steady  # bench/ is on sys.path when this script runs
+from peer import FRAPPE, steady, timed_epochs  # bench/ is on sys.path when this script runs
 
 
 def run(dtype: str, args, spec, splits, scratch: pathlib.Path) -> dict:
-    import jax
 
-    from experiments import protocol, train
+    from experiments import protocol
     from experiments.configs import DataConfig, ModelConfig, RunConfig, TrainConfig
     from experiments.rundir import RunDir
 
@@ -48,29 +47,12 @@ def run(dtype: str, args, spec, splits, scratch: pathlib.Path) -> dict:
         )
         for seed in range(args.seeds)
     ]
-    # The protocol does not record per-epoch train time: time the jitted epoch (blocking on its
-    # output) by wrapping the epoch-function factory for this call only, as bench/peer.py does.
-    train_s: list[float] = []
-    make_epoch_fn = train.make_epoch_fn
-
-    def timed_make_epoch_fn(*a, **kw):
-        epoch_fn = make_epoch_fn(*a, **kw)
-
-        def timed(*xs):
-            t = time.perf_counter()
-            out = jax.block_until_ready(epoch_fn(*xs))
-            train_s.append(time.perf_counter() - t)
-            return out
-
-        return timed
-
     prots: dict[int, protocol.Protocol] = {}
     dirs = [RunDir(scratch / dtype / c.run_id) for c in cfgs]
     for c, d in zip(cfgs, dirs, strict=True):
         d.start(c.to_json())
     marks: list[float] = []
-    train.make_epoch_fn = timed_make_epoch_fn
-    try:
+    with timed_epochs() as train_s:
         t0 = time.perf_counter()
         protocol.train_runs(
             cfgs,
@@ -80,10 +62,8 @@ def run(dtype: str, args, spec, splits, scratch: pathlib.Path) -> dict:
             finish=lambda cfg, rd, prot, test, params: prots.update({cfg.seed: prot}),
             on_epoch=lambda e: marks.append(time.perf_counter()),
         )
-    finally:
-        train.make_epoch_fn = make_epoch_fn
-        for d in dirs:
-            d.close()
+    for d in dirs:
+        d.close()
     walls = [b - a for a, b in zip([t0, *marks], marks, strict=False)]
     ps = [prots[c.seed] for c in cfgs]
     n_train = len(splits["train"][spec.label])
