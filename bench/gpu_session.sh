@@ -38,7 +38,7 @@ for s in "$@"; do
     env) stage env 60 bash -c "nvidia-smi; $PY -c 'import jax, flax, optax, orbax.checkpoint as o, torch, numpy; print(\"jax\", jax.__version__, jax.devices(), \"flax\", flax.__version__, \"optax\", optax.__version__, \"orbax\", o.__version__ if hasattr(o, \"__version__\") else \"?\", \"torch\", torch.__version__, torch.cuda.is_available(), \"numpy\", numpy.__version__)'" ;;
     peer) stage peer 170 $PY bench/peer.py --device cuda --peer-python "$(command -v $PY)" \
       --data "$FRAPPE" --json "$RES/peer.json" ;;
-    seeds) stage seeds 90 $PY bench/train.py --steps 50 --seeds 1,5 ;;
+    seeds) stage seeds 90 $PY bench/train.py --steps 50 --seeds 1,5 --data "$FRAPPE" ;;
     lazy) stage lazy 45 $PY bench/lazy_adam.py ;;
     scale) stage scale 300 $PY bench/scale.py --compare --compute-dtype float32,bfloat16 \
       --optimizer adam,lazy_adam --models deepfm,dcnv2 --json "$RES/scale.json" ;;

@@ -1,7 +1,8 @@
 """DeepFM training throughput: per-step jit vs whole-epoch lax.scan, and N vmapped seeds vs one.
 
-Frappe_x1 train split (batch 4096) when ../shared/data is present, else synthetic data of the
-same size. Prints examples/s side by side with ratios; compile time is excluded (one warm-up).
+Frappe_x1 train split (batch 4096) when `--data` (default ../shared/data/...) is there, else
+synthetic data of the same size. Prints examples/s side by side with ratios; compile time is
+excluded (one warm-up).
     uv run python bench/train.py [--steps 40] [--seeds 1,2,4]
 """
 
@@ -23,9 +24,9 @@ from experiments.protocol import model_columns
 FRAPPE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "frappe" / "frappe_x1"
 
 
-def load(rows: int):
-    if FRAPPE.is_dir():
-        spec, splits = ctr.datasets.load("frappe", manual_dir=FRAPPE)
+def load(rows: int, frappe: pathlib.Path):
+    if frappe.is_dir():
+        spec, splits = ctr.datasets.load("frappe", manual_dir=frappe)
         return "frappe", spec, splits["train"]
     spec, splits = ctr.datasets.load("synthetic", rows=rows, num_fields=10, vocab=500)
     return "synthetic", spec, splits["train"]
@@ -43,8 +44,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40, help="steps per measurement")
     ap.add_argument("--seeds", default="1,2,4")
     ap.add_argument("--batch", type=int, default=4096)
+    ap.add_argument("--data", type=pathlib.Path, default=FRAPPE, help="Frappe_x1 (BARS layout)")
     args = ap.parse_args()
-    name, spec, split = load(args.steps * args.batch)
+    name, spec, split = load(args.steps * args.batch, args.data)
     cfg = RunConfig(model=ModelConfig(name="deepfm"), train=TrainConfig(batch_size=args.batch))
     model = train.build_model(cfg, spec)
     tx = train.make_optimizer(cfg.train)
