@@ -4,7 +4,8 @@ DIN's local activation unit (Zhou et al. 2018, "Deep Interest Network", eq. 3):
     v_U(A) = sum_l a(e_l, v_A) e_l,   a(e_l, v_A) = MLP([e_l, e_l - v_A, e_l ⊙ v_A, v_A])
 with NO softmax ("the normalization is relaxed to keep the intensity of user interests");
 `normalize="softmax"` gives the softmax-normalised variant DSIN uses. The MLP is a residual
-Tower (Dice by default), so its layers are residual slots too.
+Tower (Dice by default), so its layers are residual slots too. `mask_B` (1 = real row) keeps the
+padding rows of a ragged batch out of the MLP's Dice / BatchNorm statistics.
 
 DIEN's attention (Zhou et al. 2019, eq. 6): a_t = softmax_t(h_t W e_a), a bilinear score.
 
@@ -39,7 +40,7 @@ class ActivationUnit(nn.Module):
     normalize: str = "none"
 
     @nn.compact
-    def __call__(self, hist_BxLxE, target_BxE, mask_BxL, *, train: bool = False):
+    def __call__(self, hist_BxLxE, target_BxE, mask_BxL, *, train: bool = False, mask_B=None):
         if self.normalize not in NORMALIZE:
             raise ValueError(f"normalize={self.normalize!r}; choose from {NORMALIZE}")
         t_BxLxE = jnp.broadcast_to(target_BxE[:, None], hist_BxLxE.shape)
@@ -47,7 +48,7 @@ class ActivationUnit(nn.Module):
             [hist_BxLxE, hist_BxLxE - t_BxLxE, hist_BxLxE * t_BxLxE, t_BxLxE], axis=-1
         )
         tower = Tower(tuple(self.hidden), self.connection, self.activation, name="mlp")
-        score_BxL = tower(feats, train=train)[..., 0]
+        score_BxL = tower(feats, train=train, mask_B=mask_B)[..., 0]
         if self.normalize == "softmax":
             w_BxL = masked_softmax(score_BxL, mask_BxL)
         else:

@@ -64,7 +64,7 @@ class AutoInt(nn.Module):
             tuple(self.hidden), self.connection, self.activation, self.dropout, self.batch_norm,
             name="tower",
         )  # fmt: skip
-        deep_B = tower(emb_BxFxD.reshape(b, -1), train=train)[:, 0]
+        deep_B = tower(emb_BxFxD.reshape(b, -1), train=train, mask_B=batch.get("mask"))[:, 0]
         combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
         return combine(logit_B, deep_B, train=train)
 

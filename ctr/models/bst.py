@@ -62,4 +62,4 @@ class BST(nn.Module):
             out_dim=1,
             name="tower",
         )
-        return tower(x, train=train)[:, 0]
+        return tower(x, train=train, mask_B=batch.get("mask"))[:, 0]

@@ -49,5 +49,5 @@ class DCN(nn.Module):
                 tuple(self.hidden), self.connection, self.activation, self.dropout,
                 self.batch_norm, out_dim=None, name="tower",
             )  # fmt: skip
-            parts.append(tower(x0_BxW, train=train))
+            parts.append(tower(x0_BxW, train=train, mask_B=batch.get("mask")))
         return nn.Dense(1, name="out")(jnp.concatenate(parts, axis=-1))[:, 0]

@@ -59,7 +59,7 @@ class DCNv2(nn.Module):
             return Tower(
                 tuple(self.hidden), self.connection, self.activation, self.dropout,
                 self.batch_norm, out_dim=None, name=name,
-            )(x, train=train)  # fmt: skip
+            )(x, train=train, mask_B=batch.get("mask"))  # fmt: skip
 
         parts = {
             "parallel": lambda: [cross_BxW, tower(x0_BxW, "tower")],

@@ -20,6 +20,7 @@ from ctr.features import FeatureSpec
 from ctr.layers.embedding import FeatureEmbedding
 from ctr.layers.slots import slot_factory
 from resnets import ConnectionFactory
+from resnets.norm import batch_norm
 
 
 class DeepCrossing(nn.Module):
@@ -45,6 +46,6 @@ class DeepCrossing(nn.Module):
             fx_BxW = nn.Dense(x0_BxW.shape[-1], name=f"unit_{i}_out")(hidden)
             h = (shared or factory(name=f"conn_{i}"))(hist, fx_BxW, train=train)
             if self.batch_norm:
-                h = nn.BatchNorm(not train, momentum=0.9, name=f"bn_{i}")(h)
+                h = batch_norm(h, train=train, mask_B=batch.get("mask"), name=f"bn_{i}")
             hist.append(nn.Dropout(self.dropout, deterministic=not train)(nn.relu(h)))
         return nn.Dense(1, name="out")(hist[-1])[:, 0]

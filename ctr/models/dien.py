@@ -101,4 +101,4 @@ class DIEN(nn.Module):
             out_dim=1,
             name="tower",
         )
-        return tower(x, train=train)[:, 0]
+        return tower(x, train=train, mask_B=batch.get("mask"))[:, 0]

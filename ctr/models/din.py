@@ -13,8 +13,8 @@ the trainer adds with resnets.penalty. The id counts n_j live in the "counts" co
 wants the paper's 1/n_j scaling overwrites them with the train split's id counts and passes the
 collection back in `variables`.
 
-Deviation: Dice's batch statistics in the attention MLP include padded history rows (the shared
-Dice block takes no mask); padded rows still get exactly zero attention weight.
+Deviation: Dice's batch statistics in the attention MLP include padded history positions (only
+the padding rows of a ragged batch are masked out); padded positions still get zero attention.
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ class DIN(nn.Module):
         unit = ActivationUnit(
             self.connection, tuple(self.attention_hidden), self.attention_activation, name="att"
         )
-        interest_BxE, _ = unit(beh.hist_BxLxE, beh.target_BxE, beh.mask_BxL, train=train)
+        interest_BxE, _ = unit(
+            beh.hist_BxLxE, beh.target_BxE, beh.mask_BxL, train=train, mask_B=batch.get("mask")
+        )
         if self.mba_l2 > 0:
             self.sow("losses", "mba_l2", self.mba_l2 * self._mba(embed, batch))
         x = jnp.concatenate([beh.context_BxC, beh.target_BxE, interest_BxE], axis=-1)
@@ -64,7 +66,7 @@ class DIN(nn.Module):
             out_dim=1,
             name="tower",
         )
-        return tower(x, train=train)[:, 0]
+        return tower(x, train=train, mask_B=batch.get("mask"))[:, 0]
 
     def _mba(self, embed: BehaviourEmbedding, batch: dict[str, jax.Array]) -> jax.Array:
         total = 0.0

@@ -86,7 +86,10 @@ class DSIN(nn.Module):
                 normalize="softmax",
                 name=f"att_{name}",
             )
-            pooled.append(unit(seq, beh.target_BxE, session_mask_BxK, train=train)[0])
+            mask_B = batch.get("mask")
+            pooled.append(
+                unit(seq, beh.target_BxE, session_mask_BxK, train=train, mask_B=mask_B)[0]
+            )
         x = jnp.concatenate([beh.context_BxC, beh.target_BxE, *pooled], axis=-1)
         tower = Tower(
             tuple(self.hidden),
@@ -97,4 +100,4 @@ class DSIN(nn.Module):
             out_dim=1,
             name="tower",
         )
-        return tower(x, train=train)[:, 0]
+        return tower(x, train=train, mask_B=batch.get("mask"))[:, 0]

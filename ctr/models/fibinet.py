@@ -49,7 +49,7 @@ class FiBiNET(nn.Module):
             tuple(self.hidden), self.connection, self.activation, self.dropout, self.batch_norm,
             name="tower",
         )  # fmt: skip
-        deep_B = tower(x, train=train)[:, 0]
+        deep_B = tower(x, train=train, mask_B=batch.get("mask"))[:, 0]
         wide_B = LinearTerm(self.spec, name="linear")(batch)
         combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
         return combine(wide_B, deep_B, train=train)

@@ -68,7 +68,7 @@ class FinalMLP(nn.Module):
                 tuple(hidden), self.connection, self.activation, dropout, self.batch_norm,
                 out_dim=None, name=name,
             )  # fmt: skip
-            return tower(x, train=train)
+            return tower(x, train=train, mask_B=batch.get("mask"))
 
         o1 = stream(x1, self.mlp1_hidden, self.mlp1_dropout, "mlp1")
         o2 = stream(x2, self.mlp2_hidden, self.mlp2_dropout, "mlp2")

@@ -54,6 +54,7 @@ class NeuralCF(nn.Module):
             tuple(self.mlp_hidden), self.connection, self.activation, self.dropout,
             self.batch_norm, out_dim=None, name="tower",
         )  # fmt: skip
-        mlp_BxH = tower(mlp_Bx2xD.reshape(mlp_Bx2xD.shape[0], -1), train=train)
+        x_BxI = mlp_Bx2xD.reshape(mlp_Bx2xD.shape[0], -1)
+        mlp_BxH = tower(x_BxI, train=train, mask_B=batch.get("mask"))
         gmf_BxD = gmf_Bx2xD[:, 0] * gmf_Bx2xD[:, 1]
         return nn.Dense(1, name="out")(jnp.concatenate([gmf_BxD, mlp_BxH], axis=-1))[:, 0]

@@ -38,7 +38,7 @@ class NFM(nn.Module):
             tuple(self.hidden), self.connection, self.activation, self.dropout, self.batch_norm,
             name="tower",
         )  # fmt: skip
-        deep_B = tower(bi_interaction(emb_BxFxD), train=train)[:, 0]
+        deep_B = tower(bi_interaction(emb_BxFxD), train=train, mask_B=batch.get("mask"))[:, 0]
         wide_B = LinearTerm(self.spec, name="linear")(batch)
         combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
         return combine(wide_B, deep_B, train=train)

@@ -50,7 +50,8 @@ class PNN(nn.Module):
             tuple(self.hidden), self.connection, self.activation, self.dropout, self.batch_norm,
             name="tower",
         )  # fmt: skip
-        return tower(jnp.concatenate([emb_BxFxD.reshape(b, -1), p_BxP], axis=-1), train=train)[:, 0]
+        x = jnp.concatenate([emb_BxFxD.reshape(b, -1), p_BxP], axis=-1)
+        return tower(x, train=train, mask_B=batch.get("mask"))[:, 0]
 
 
 class OPNN(PNN):

@@ -83,7 +83,7 @@ class SeqEncoder(nn.Module):
             out_dim=1,
             name="tower",
         )
-        return tower(x, train=train)[:, 0]
+        return tower(x, train=train, mask_B=batch.get("mask"))[:, 0]
 
 
 class GRU4Rec(SeqEncoder):

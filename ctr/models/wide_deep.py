@@ -38,7 +38,8 @@ class WideDeep(nn.Module):
             tuple(self.hidden), self.connection, self.activation, self.dropout, self.batch_norm,
             name="tower",
         )  # fmt: skip
-        deep_B = tower(emb_BxFxD.reshape(emb_BxFxD.shape[0], -1), train=train)[:, 0]
+        x_BxI = emb_BxFxD.reshape(emb_BxFxD.shape[0], -1)
+        deep_B = tower(x_BxI, train=train, mask_B=batch.get("mask"))[:, 0]
         wide_B = LinearTerm(self.spec, name="linear")(batch)
         combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
         return combine(wide_B, deep_B, train=train)

@@ -59,7 +59,7 @@ class YouTubeDNN(nn.Module):
             out_dim=1,
             name="tower",
         )
-        return tower(x, train=train)[:, 0]
+        return tower(x, train=train, mask_B=batch.get("mask"))[:, 0]
 
 
 class YouTubeCandidate(nn.Module):
@@ -88,7 +88,8 @@ class YouTubeCandidate(nn.Module):
             out_dim=self.embedding_dim,
             name="tower",
         )
-        user_BxE = tower(jnp.concatenate([beh.context_BxC, watched_BxE], axis=-1), train=train)
+        x = jnp.concatenate([beh.context_BxC, watched_BxE], axis=-1)
+        user_BxE = tower(x, train=train, mask_B=batch.get("mask"))
         return user_BxE, embed.table(seq.table)
 
 

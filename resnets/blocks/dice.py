@@ -2,7 +2,8 @@
 
 p(s) = σ((s − E[s]) / sqrt(Var[s] + ε)), f(s) = p(s)·s + (1 − p(s))·α·s, with batch statistics
 in training and running averages at evaluation (kept in the "batch_stats" collection, as
-BatchNorm does) and a learned per-channel α (init 0, so Dice starts as a smooth ReLU).
+BatchNorm does) and a learned per-channel α (init 0, so Dice starts as a smooth ReLU). `mask_B`
+(1 = real row) keeps the padding rows of a ragged last batch out of the statistics.
 """
 
 import flax.linen as nn
@@ -16,7 +17,9 @@ class Dice(nn.Module):
     momentum: float = 0.99
 
     @nn.compact
-    def __call__(self, s: jax.Array, *, train: bool = False) -> jax.Array:
+    def __call__(
+        self, s: jax.Array, *, train: bool = False, mask_B: jax.Array | None = None
+    ) -> jax.Array:
         norm = nn.BatchNorm(
             use_running_average=not train,
             use_scale=False,
@@ -25,7 +28,8 @@ class Dice(nn.Module):
             momentum=self.momentum,
             name="norm",
         )
-        p = nn.sigmoid(norm(s))
+        mask = None if mask_B is None else mask_B.reshape(mask_B.shape + (1,) * (s.ndim - 1)) > 0
+        p = nn.sigmoid(norm(s, mask=mask))
         alpha = self.param("alpha", nn.initializers.zeros, (s.shape[-1],))
         alpha = alpha.reshape((1,) * (s.ndim - 1) + alpha.shape)
         return p * s + (1.0 - p) * alpha * s

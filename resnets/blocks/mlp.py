@@ -49,7 +49,7 @@ class MLP(nn.Module):
         if self.activation == "prelu":
             y = nn.PReLU(name="prelu")(y)
         elif self.activation == "dice":
-            y = Dice(name="dice")(y, train=train)
+            y = Dice(name="dice")(y, train=train, mask_B=mask_B)
         else:
             y = ACTIVATIONS[self.activation](y)
         return nn.Dropout(self.dropout, deterministic=not train)(y)
