@@ -31,7 +31,8 @@ def load_results(workdir: str | pathlib.Path) -> pd.DataFrame:
             "path": str(path.parent),
             "model": model,
             "family": cfg["connection"]["name"],
-            "depth": len(hidden) if hidden is not None else 0,
+            # sequence encoders stack `depth` blocks; towers are as deep as their hidden list
+            "depth": options.get("depth", len(hidden) if hidden is not None else 0),
             "norm": cfg["model"]["options"].get("norm", "none"),
             "norm_position": cfg["model"]["options"].get("norm_position", "pre"),
             "seed": cfg["seed"],

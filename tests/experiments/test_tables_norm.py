@@ -49,3 +49,18 @@ def test_norm_rows_are_paired_against_the_unnormalized_tower(tmp_path):
     np.testing.assert_allclose(row["p_value"], stats.ttest_rel(ln_post, plain).pvalue)
     base = table[(table.family == "none") & (table.norm == "none")].iloc[0]
     assert base["diff_vs_none"] == 0.0 and np.isnan(base["p_value"])
+
+
+def test_sequence_encoder_depth_is_its_block_count_not_its_tower(tmp_path):
+    # gru4rec/lstm/transformer_enc stack `depth` blocks under a fixed tower: depth 1 and 4 rows
+    # must stay apart (paired across depths they would compare different models).
+    for depth in (1, 4):
+        options = {"depth": depth, "hidden": [8, 8]}
+        cfg = {"model": {"name": "gru4rec", "options": options}, "connection": {"name": "none"},
+               "seed": 0, "sweep": "seq_test"}  # fmt: skip
+        run = tmp_path / f"d{depth}"
+        run.mkdir()
+        result = {"run_id": run.name, "config": cfg, "status": "stopped", "best_epoch": 1,
+                  "train_s": 1.0, "valid": {"auc": 0.7}, "test": None}  # fmt: skip
+        (run / "result.json").write_text(json.dumps(result))
+    assert sorted(load_results(tmp_path)["depth"]) == [1, 4]
