@@ -140,8 +140,11 @@ def _print_bayes_optimal(data_dir) -> None:
 
 
 def cmd_demo(args) -> int:
-    run = dict(sweep="demo", manual_dir=None, only=None, dry_run=False, shard=(0, 1), set=[])
-    cmd_run(argparse.Namespace(workdir=args.workdir, data_dir=args.data_dir, **run))
+    from experiments.cli import build_parser
+
+    argv = ["run", "--sweep", "demo", "--workdir", args.workdir]
+    argv += ["--data-dir", args.data_dir] if args.data_dir else []
+    cmd_run(build_parser().parse_args(argv))  # every other option at the run command's default
     sweep_dir = pathlib.Path(args.workdir) / "demo"
     cmd_table(argparse.Namespace(workdir=sweep_dir))
     _print_bayes_optimal(args.data_dir)
