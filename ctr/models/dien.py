@@ -78,8 +78,11 @@ class DIEN(nn.Module):
         h_BxLxE = extractor(beh.hist_BxLxE, beh.mask_BxL, train=train)
         if train and self.aux_coef > 0 and h_BxLxE.shape[1] > 1:
             key = self.make_rng("sample" if self.has_rng("sample") else "dropout")
-            neg = in_batch_negatives(key, beh.hist_BxLxE, beh.mask_BxL, h_BxLxE.shape[1] - 1)
-            aux = auxiliary_loss(h_BxLxE[:, :-1], beh.hist_BxLxE[:, 1:], neg, beh.mask_BxL[:, 1:])
+            real_BxL = beh.mask_BxL  # padding rows of a ragged batch give no pairs, no negatives
+            if "mask" in batch:
+                real_BxL = real_BxL & (batch["mask"][:, None] > 0)
+            neg = in_batch_negatives(key, beh.hist_BxLxE, real_BxL, h_BxLxE.shape[1] - 1)
+            aux = auxiliary_loss(h_BxLxE[:, :-1], beh.hist_BxLxE[:, 1:], neg, real_BxL[:, 1:])
             self.sow("losses", "aux_loss", self.aux_coef * aux)
 
         a_BxL = BilinearAttention(name="attention")(h_BxLxE, beh.target_BxE, beh.mask_BxL)

@@ -109,6 +109,28 @@ def test_dien_sows_the_auxiliary_loss_in_training(spec, batch):
     assert "losses" not in state or not state["losses"]
 
 
+def test_dien_auxiliary_loss_ignores_padding_rows(spec):
+    # two ragged batches that differ only in their padding rows (mask 0): same pairs, same
+    # negatives, so the same loss; before the fix padding histories were pairs and negatives
+    real = make_batch(lengths=(2, 3, 6), seed=1)
+    pads = [make_batch(lengths=(6, 6), seed=s) for s in (2, 3)]
+    batches = [
+        {k: jnp.concatenate([real[k], p[k]]) for k in real}
+        | {"mask": jnp.array([1.0] * 3 + [0.0] * 2)}
+        for p in pads
+    ]
+    model = build("dien", spec, "identity")
+    v = model.init(jax.random.key(0), batches[0])
+    tables = v["params"]["behaviour"]["embedding"]  # embeddings large enough to tell items apart
+    tables["table_item"] = jax.random.normal(jax.random.key(3), tables["table_item"].shape)
+    aux = [
+        model.apply(v, b, train=True, rngs={"sample": jax.random.key(1)},
+                    mutable=["losses", "batch_stats"])[1]["losses"]["aux_loss"][0]
+        for b in batches
+    ]  # fmt: skip
+    np.testing.assert_allclose(aux[0], aux[1], rtol=1e-6)
+
+
 def test_din_sows_the_mini_batch_aware_penalty(spec, batch):
     model = build("din", spec, "identity", mba_l2=0.1)
     v = model.init(jax.random.key(0), batch)
