@@ -23,7 +23,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ctr.features import FeatureSpec
+from ctr.features import PAD_ID, FeatureSpec
 from ctr.layers.embedding import TABLE_PREFIX
 from ctr.layers.mba import mba_regularizer
 from ctr.layers.sequence import BehaviourEmbedding
@@ -76,6 +76,15 @@ class DIN(nn.Module):
             counts = self.variable(
                 "counts", TABLE_PREFIX + name, jnp.ones, (table_VxD.shape[0],), jnp.float32
             )
-            ids = jnp.concatenate([batch[f.name].ravel() for f in fields])
+            ids = jnp.concatenate([real_ids(batch, f.name).ravel() for f in fields])
             total = total + mba_regularizer(table_VxD, ids, counts.value)
         return total
+
+
+def real_ids(batch: dict[str, jax.Array], name: str) -> jax.Array:
+    """Column `name` with the padding rows of a ragged batch set to PAD (never penalised)."""
+    ids = batch[name]
+    if "mask" not in batch:
+        return ids
+    keep = (batch["mask"] > 0).reshape((-1,) + (1,) * (ids.ndim - 1))
+    return jnp.where(keep, ids, PAD_ID)

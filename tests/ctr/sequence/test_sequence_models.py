@@ -131,6 +131,20 @@ def test_dien_auxiliary_loss_ignores_padding_rows(spec):
     np.testing.assert_allclose(aux[0], aux[1], rtol=1e-6)
 
 
+def test_din_penalty_ignores_the_ids_of_padding_rows(spec):
+    real = make_batch(lengths=(2, 3, 6), seed=1)
+    pads = [make_batch(lengths=(6, 6), seed=s) for s in (2, 3)]
+    mask = jnp.array([1.0] * 3 + [0.0] * 2)
+    model = build("din", spec, "identity", mba_l2=0.1)
+    penalties = []
+    for p in pads:
+        b = {k: jnp.concatenate([real[k], p[k]]) for k in real} | {"mask": mask}
+        v = model.init(jax.random.key(0), b)
+        _, state = model.apply(v, b, train=True, mutable=["losses", "batch_stats"])
+        penalties.append(state["losses"]["mba_l2"][0])
+    np.testing.assert_allclose(penalties[0], penalties[1], rtol=1e-6)
+
+
 def test_din_sows_the_mini_batch_aware_penalty(spec, batch):
     model = build("din", spec, "identity", mba_l2=0.1)
     v = model.init(jax.random.key(0), batch)
