@@ -55,7 +55,10 @@ class ResidualStack(nn.Module):
         norm_kw = dict(norm=self.norm, position=self.norm_position, train=train, mask_B=mask_B)
         hist = [x]
         for i in range(self.depth):
-            block = partial(self.block(name=f"block_{i}"), train=train)
+            module = self.block(name=f"block_{i}")
+            # MLP blocks hold the BatchNorm/Dice that must skip padding rows; others take no mask
+            masked = {"mask_B": mask_B} if isinstance(module, MLP) else {}
+            block = partial(module, train=train, **masked)
             conn = shared or self.connection(name=f"conn_{i}")
             hist.append(residual_layer(hist, block, conn, **norm_kw, name=f"norm_{i}"))
         return hist[-1]

@@ -133,3 +133,18 @@ def test_errors_name_the_problem(x_BxD):
     for kind in ("stack", "tower"):
         with pytest.raises(ValueError, match="dag with norm='bn'"):
             build(kind, "bn", "pre", family="dag").init(jax.random.key(0), x_BxD)
+
+
+@pytest.mark.parametrize("activation", ["relu", "dice"])
+def test_stack_mlp_blocks_keep_padding_rows_out_of_their_statistics(activation):
+    # in-block BatchNorm (and Dice's) of a ResidualStack's MLP blocks, not only stack-level norm
+    stack = resnets.ResidualStack(
+        partial(MLP, WIDTH, activation=activation, batch_norm=True), resnets.get("identity"), 2
+    )
+    x = jax.random.normal(jax.random.key(3), (16, WIDTH))
+    variables = stack.init(jax.random.key(0), x)
+    mask_B = jnp.arange(16) < 11
+    apply = partial(stack.apply, variables, train=True, mutable=["batch_stats"])
+    _, padded = apply(x.at[11:].set(100.0), mask_B=mask_B)
+    _, real = apply(x[:11])
+    chex.assert_trees_all_close(padded, real, rtol=1e-5, atol=1e-6)
