@@ -217,10 +217,18 @@ BARS_FRAPPE = {
         ),
     ),  # fmt: skip
     "fibinet": dict(embedding_l2=0.05, options=dict(hidden=_TOWER, dropout=0.3, batch_norm=True)),
-    "finalmlp": dict(
+    "finalmlp": dict(  # reczoo/BARS FinalMLP_frappe_x1 README's logged run (FuxiCTR 2.0.1)
         embedding_l2=0.05,
         options=dict(
-            mlp1_hidden=(400,), mlp2_hidden=(100,), mlp1_dropout=0.4, mlp2_dropout=0.4, num_heads=5
+            mlp1_hidden=(400,),
+            mlp2_hidden=(100,),
+            mlp1_dropout=0.4,
+            mlp2_dropout=0.4,
+            num_heads=5,
+            batch_norm=True,
+            fs_hidden=(400,),
+            fs1_context=("user",),
+            fs2_context=("item",),
         ),
     ),  # fmt: skip
     "mlr": dict(embedding_l2=0.05),

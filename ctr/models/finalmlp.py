@@ -7,8 +7,10 @@ logit = w_1^T o_1 + w_2^T o_2 + b + Σ_h (o_1^h)^T W^h o_2^h (multi-head bilinea
 
 Residual slots: every layer of both stream towers (`none` gives the published streams). The
 small gate MLPs stay plain.
-Defaults: BARS Frappe_x1 (mlp1 (400,), mlp2 (100,), dropout 0.4 / 0.4, 5 heads), FuxiCTR gate
-MLP (64,).
+Defaults: the BARS Frappe_x1 streams (mlp1 (400,), mlp2 (100,), dropout 0.4 / 0.4, 5 heads)
+with FuxiCTR's plain gate MLP (64,); BARS's Frappe_x1 run also uses BatchNorm in both streams,
+a (400,) gate MLP and the user / item fields as gate contexts (experiments/sweeps.py
+BARS_FRAPPE; without them valid AUC was 0.9435 against BARS's 0.9861).
 """
 
 from __future__ import annotations
