@@ -214,9 +214,19 @@ BARS_FRAPPE = {
             hidden=_TOWER,
             dropout=0.1,
             batch_norm=True,
+            use_scale=True,  # BARS's logged run; its layer_norm=True is not built here
         ),
     ),  # fmt: skip
-    "fibinet": dict(embedding_l2=0.05, options=dict(hidden=_TOWER, dropout=0.3, batch_norm=True)),
+    "fibinet": dict(  # bilinear type and SENET ratio: the BARS README's logged run
+        embedding_l2=0.05,
+        options=dict(
+            hidden=_TOWER,
+            dropout=0.3,
+            batch_norm=True,
+            bilinear_type="field_all",
+            reduction_ratio=2,
+        ),
+    ),
     "finalmlp": dict(  # reczoo/BARS FinalMLP_frappe_x1 README's logged run (FuxiCTR 2.0.1)
         embedding_l2=0.05,
         options=dict(
