@@ -44,7 +44,7 @@ import numpy as np
 import optax
 
 from ctr.features import FeatureSpec
-from ctr.layers.embedding import TABLE_PREFIX, is_embedding_path
+from ctr.layers.embedding import TABLE_PREFIX, is_embedding_path, path_keys
 
 
 class LazyAdamState(NamedTuple):
@@ -103,7 +103,7 @@ def lazy_adam(
         hp = (c1, c2, learning_rate, b1, b2, eps)
 
         def leaf(path, g, m, v):
-            keys = tuple(str(getattr(p, "key", p)) for p in path)
+            keys = path_keys(path)
             if not (is_embedding_path(keys) and g.ndim == 2):
                 return _adam(g, m, v, *hp)
             vocab = g.shape[0]

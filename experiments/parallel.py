@@ -16,7 +16,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from ctr.layers.embedding import is_embedding_path
+from ctr.layers.embedding import is_embedding_path, path_keys
 
 
 class DataParallel:
@@ -32,7 +32,7 @@ class DataParallel:
         return jax.tree_util.tree_map_with_path(self._place_state, tree)
 
     def _place_state(self, path, leaf):
-        keys = tuple(getattr(p, "key", getattr(p, "name", str(p))) for p in path)
+        keys = path_keys(path)
         spec = P()
         if self.shard_embeddings and np.ndim(leaf) == 3 and is_embedding_path(keys):
             if leaf.shape[1] % self.size == 0:

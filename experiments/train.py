@@ -25,7 +25,7 @@ from flax import struct
 import resnets
 from ctr.datasets.device import epoch_indices, gather
 from ctr.features import FeatureSpec
-from ctr.layers.embedding import TABLE_PREFIX, FeatureEmbedding, is_embedding_path
+from ctr.layers.embedding import TABLE_PREFIX, FeatureEmbedding, is_embedding_path, path_keys
 from ctr.models import MODELS
 from experiments.configs import RunConfig, TrainConfig
 from experiments.optimizers import lazy_adam, row_bounds
@@ -111,7 +111,7 @@ def l2_terms(params) -> tuple[jax.Array, jax.Array]:
     emb = jnp.zeros(())
     net = jnp.zeros(())
     for path, leaf in jax.tree_util.tree_leaves_with_path(params):
-        keys = tuple(getattr(p, "key", str(p)) for p in path)
+        keys = path_keys(path)
         if is_embedding_path(keys):
             emb = emb + jnp.sum(jnp.square(leaf))
         elif keys[-1] == "kernel":
@@ -141,7 +141,7 @@ def compute_params(params, dtype):
     """
 
     def cast(path, x):
-        keys = tuple(getattr(p, "key", str(p)) for p in path)
+        keys = path_keys(path)
         return x if is_embedding_path(keys) else cast_floating(x, dtype)
 
     return jax.tree_util.tree_map_with_path(cast, params)
@@ -267,7 +267,7 @@ def unstack(tree, i: int) -> Any:
 def param_counts(params) -> dict[str, int]:
     emb = other = 0
     for path, leaf in jax.tree_util.tree_leaves_with_path(params):
-        keys = tuple(getattr(p, "key", str(p)) for p in path)
+        keys = path_keys(path)
         if is_embedding_path(keys):
             emb += int(np.prod(leaf.shape))
         else:

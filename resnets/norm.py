@@ -31,14 +31,18 @@ def check_norm(norm: str, position: str) -> None:
         raise ValueError(f"norm_position={position!r}; choose from {POSITIONS}")
 
 
+def row_mask(mask_B: jax.Array | None, ndim: int) -> jax.Array | None:
+    """mask_B (B,) as a boolean that broadcasts over an array of `ndim` axes, rows first (the
+    `mask` nn.BatchNorm takes); None (every row real) stays None."""
+    return None if mask_B is None else mask_B.reshape(mask_B.shape + (1,) * (ndim - 1)) > 0
+
+
 def batch_norm(
     x: jax.Array, *, train: bool, mask_B: jax.Array | None, name: str | None = None
 ) -> jax.Array:
     """nn.BatchNorm over every axis but the last; rows with mask_B == 0 leave the statistics."""
     bn = nn.BatchNorm(use_running_average=not train, momentum=0.9, name=name)
-    if mask_B is None:
-        return bn(x)
-    return bn(x, mask=mask_B.reshape(mask_B.shape + (1,) * (x.ndim - 1)) > 0)
+    return bn(x, mask=row_mask(mask_B, x.ndim))
 
 
 def normalize(

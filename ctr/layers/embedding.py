@@ -17,6 +17,12 @@ TABLE_PREFIX = "table_"
 EMBED_INIT = nn.initializers.normal(stddev=1e-4)  # BARS/FuxiCTR initialise embeddings N(0, 1e-4)
 
 
+def path_keys(path) -> tuple[str, ...]:
+    """A jax key path (from tree_util's *_with_path functions) as names: dict keys, attribute
+    names, or the key's own text."""
+    return tuple(str(getattr(p, "key", getattr(p, "name", p))) for p in path)
+
+
 def is_embedding_path(path: tuple[str, ...]) -> bool:
     """True for a parameter path that names an embedding table."""
     return any(str(p).startswith(TABLE_PREFIX) for p in path)

@@ -30,6 +30,7 @@ from ctr.layers.sequence import BehaviourEmbedding
 from ctr.layers.target_attention import ActivationUnit
 from ctr.layers.tower import Tower
 from resnets import ConnectionFactory
+from resnets.norm import row_mask
 
 
 class DIN(nn.Module):
@@ -86,5 +87,4 @@ def real_ids(batch: dict[str, jax.Array], name: str) -> jax.Array:
     ids = batch[name]
     if "mask" not in batch:
         return ids
-    keep = (batch["mask"] > 0).reshape((-1,) + (1,) * (ids.ndim - 1))
-    return jnp.where(keep, ids, PAD_ID)
+    return jnp.where(row_mask(batch["mask"], ids.ndim), ids, PAD_ID)

@@ -9,6 +9,8 @@ BatchNorm does) and a learned per-channel α (init 0, so Dice starts as a smooth
 import flax.linen as nn
 import jax
 
+from resnets.norm import row_mask
+
 
 class Dice(nn.Module):
     """f(s) = p·s + (1 − p)·α·s, p = σ(standardize(s)) with batch / running statistics."""
@@ -28,8 +30,7 @@ class Dice(nn.Module):
             momentum=self.momentum,
             name="norm",
         )
-        mask = None if mask_B is None else mask_B.reshape(mask_B.shape + (1,) * (s.ndim - 1)) > 0
-        p = nn.sigmoid(norm(s, mask=mask))
+        p = nn.sigmoid(norm(s, mask=row_mask(mask_B, s.ndim)))
         alpha = self.param("alpha", nn.initializers.zeros, (s.shape[-1],))
         alpha = alpha.reshape((1,) * (s.ndim - 1) + alpha.shape)
         return p * s + (1.0 - p) * alpha * s
