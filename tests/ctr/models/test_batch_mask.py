@@ -12,39 +12,13 @@ import dataclasses
 import jax
 import numpy as np
 import pytest
+from models_helpers import SPEC, D, V, small_options
 
 import resnets
-from ctr.features import FeatureSpec, Field
 from ctr.layers.embedding import TABLE_PREFIX
 from ctr.models import MODELS
 
-N, V, D = 4, 20, 4
-SPEC = FeatureSpec(
-    fields=(
-        Field(name="user", kind="categorical", vocab_size=V),
-        Field(name="item", kind="categorical", vocab_size=V, group="item"),
-        Field(name="f2", kind="categorical", vocab_size=V),
-        Field(name="f3", kind="categorical", vocab_size=V),
-        Field(name="hist", kind="sequence", vocab_size=V, group="item", max_len=3),
-    ),
-    user_field="user",
-)
-SMALL = {
-    "hidden": (8, 8),
-    "attention_hidden": (8,),
-    "mlp_hidden": (8, 8),
-    "mlp1_hidden": (8,),
-    "mlp2_hidden": (4,),
-    "fs_hidden": (4,),
-    "cin_units": (4, 4),
-    "num_cross_layers": 2,
-    "attention_layers": 1,
-    "attention_dim": 8,
-    "num_heads": 2,
-    "residual_units": (8, 8),
-    "batch_norm": True,
-    "norm": "bn",
-}
+N = 4
 
 
 def _fields(cls) -> dict:
@@ -71,7 +45,7 @@ CASES = [
 
 def _model(name: str):
     fields = _fields(MODELS[name])
-    options = {k: v for k, v in SMALL.items() if k in fields}
+    options = small_options(MODELS[name], attention_layers=1, batch_norm=True, norm="bn")
     for k, f in fields.items():
         if k.endswith("dropout"):
             options[k] = tuple(0.0 for _ in f.default) if isinstance(f.default, tuple) else 0.0

@@ -5,45 +5,16 @@ Tiny shapes (5 categorical fields of vocab 20, one behaviour sequence sharing th
 embedding 4, towers (8, 8), B=8) so one case stays well under a second on a CPU.
 """
 
-import dataclasses
-
 import chex
 import jax
 import numpy as np
 import pytest
+from models_helpers import SPEC, D, V, small_options
 
 import resnets
-from ctr.features import FeatureSpec, Field
 from ctr.models import INCOMPATIBLE, MODELS, check_compatible
 
-B, V, D = 8, 20, 4
-SPEC = FeatureSpec(
-    fields=(
-        Field(name="user", kind="categorical", vocab_size=V),
-        Field(name="item", kind="categorical", vocab_size=V, group="item"),
-        Field(name="f2", kind="categorical", vocab_size=V),
-        Field(name="f3", kind="categorical", vocab_size=V),
-        Field(name="f4", kind="categorical", vocab_size=V),
-        Field(name="hist", kind="sequence", vocab_size=V, group="item", max_len=3),
-    ),
-    user_field="user",
-)
-# Options that make models small, applied to every model that declares them.
-SMALL = {
-    "hidden": (8, 8),
-    "attention_hidden": (8,),
-    "mlp_hidden": (8, 8),
-    "mlp1_hidden": (8,),
-    "mlp2_hidden": (4,),
-    "fs_hidden": (4,),
-    "cin_units": (4, 4),
-    "num_cross_layers": 2,
-    "attention_layers": 2,
-    "attention_dim": 8,
-    "num_heads": 2,
-    "residual_units": (8, 8),
-    "num_pieces": 3,
-}
+B = 8
 # dag rewires MLP towers and cannot hold BatchNorm (neurons are computed in groups).
 FAMILY_OPTIONS = {"dag": {"batch_norm": False}}
 # dense merges states of different widths (tower input vs hidden) only when it projects.
@@ -67,8 +38,7 @@ def _batch() -> dict[str, np.ndarray]:
 
 def _model(name: str, family: str):
     cls = MODELS[name]
-    names = {f.name for f in dataclasses.fields(cls)}
-    options = {k: v for k, v in {**SMALL, **FAMILY_OPTIONS.get(family, {})}.items() if k in names}
+    options = small_options(cls, **FAMILY_OPTIONS.get(family, {}))
     return cls(
         spec=SPEC,
         connection=resnets.get(family, **CONNECTION_OPTIONS.get(family, {})),
