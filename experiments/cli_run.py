@@ -36,6 +36,11 @@ def register(sub) -> None:
         help="save a run's state at most this often, and when it ends "
         "(default: experiments.protocol.CHECKPOINT_EVERY_S); 0: every epoch",
     )
+    run.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="train the sweep as N concurrent worker processes on this machine "
+                     "(each its own shard: small models then keep one GPU busy)")  # fmt: skip
+    run.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="no progress bar (for logs)")  # fmt: skip
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="dotted override for every run, e.g. train.lr=3e-4")  # fmt: skip
     run.set_defaults(func=cmd_run)
@@ -78,6 +83,14 @@ def cmd_run(args) -> int:
             done = (workdir / c.run_id / "result.json").exists()
             print(f"{'done' if done else 'todo'}  {c.run_id}")
         return 0
+    if args.jobs < 1:
+        raise SystemExit(f"--jobs wants N >= 1, got {args.jobs}")
+    if args.jobs > 1:
+        if args.distributed:
+            raise SystemExit("--jobs and --distributed do not combine: run one process per host")
+        from experiments.jobs import run_jobs
+
+        return run_jobs(args, select(configs, args.only, args.shard), workdir, args.jobs)
     enable_compile_cache()
     if getattr(args, "distributed", False):
         import jax
@@ -98,7 +111,7 @@ def cmd_run(args) -> int:
     try:
         results = run_sweep(
             configs, workdir, data_dir=args.data_dir, manual_dir=args.manual_dir, only=args.only,
-            shard=args.shard, placement=placement, **checkpointing,
+            shard=args.shard, placement=placement, progress=args.progress, **checkpointing,
         )  # fmt: skip
     except RuntimeError as e:  # some groups failed; the others are done and kept
         print(f"{e} (tracebacks above); rerun the same command to retry them")
