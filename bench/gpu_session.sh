@@ -5,8 +5,9 @@
 # (wheels the machine lacks: fuxictr 2.3.9, keras-preprocessing, polars 1.0). Every stage has
 # its own time limit and its own log; $OUT/results.tgz is rewritten after each stage, so a
 # killed call still returns what finished.
-#   bash bench/gpu_session.sh STAGE...   stages: env peer seeds lazy scale epoch precision grid, and
-#   sweep:NAME (a Frappe sweep of experiments.sweeps into $RES/runs, time limit $LIMIT s)
+#   bash bench/gpu_session.sh STAGE...   stages: env peer seeds profile init lazy scale epoch
+#   precision grid, and sweep:NAME (a Frappe sweep of experiments.sweeps into $RES/runs, time
+#   limit $LIMIT s, as $JOBS concurrent worker processes)
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD:/tmp/site" RESCTR_DATA_DIR=/tmp/resctr-data
 export XDG_CACHE_HOME=/tmp/cache
@@ -30,7 +31,7 @@ stage() {  # stage NAME SECONDS COMMAND...: run under a time limit, log, pack th
   local rc=$?
   echo "=== $name rc=$rc $((SECONDS - t0))s"
   tail -n 25 "$RES/$name.log"
-  tar czf "$OUT/results.tgz" --exclude=ckpt -C "$RES" .
+  tar czf "$OUT/results.tgz" --exclude=ckpt --exclude='*.xplane.pb' -C "$RES" .
 }
 
 for s in "$@"; do
@@ -39,6 +40,9 @@ for s in "$@"; do
     peer) stage peer 170 $PY bench/peer.py --device cuda --peer-python "$(command -v $PY)" \
       --data "$FRAPPE" --json "$RES/peer.json" ;;
     seeds) stage seeds 90 $PY bench/train.py --steps 50 --seeds 1,5 --data "$FRAPPE" ;;
+    profile) stage profile 120 $PY bench/train.py --steps 50 --seeds 1,5 --data "$FRAPPE" \
+      --trace "$RES/trace" ;;
+    init) stage init 60 bash -c "$PY bench/init.py --mode eager; $PY bench/init.py --mode jit" ;;
     lazy) stage lazy 45 $PY bench/lazy_adam.py ;;
     scale) stage scale 300 $PY bench/scale.py --compare --compute-dtype float32,bfloat16 \
       --optimizer adam,lazy_adam --models deepfm,dcnv2 --json "$RES/scale.json" ;;
@@ -48,7 +52,7 @@ for s in "$@"; do
     grid) stage grid 330 $PY bench/grid.py --modes vmapped --data "$FRAPPE" \
       --workdir "$RES/grid" --json "$RES/grid.json" ;;
     sweep:*) stage "${s#sweep:}" "${LIMIT:-300}" $PY -m experiments.cli run --sweep "${s#sweep:}" \
-      --workdir "$RES/runs" --manual-dir "$FRAPPE" ;;
+      --workdir "$RES/runs" --manual-dir "$FRAPPE" --jobs "${JOBS:-1}" --no-progress ;;
     *) echo "unknown stage $s" ;;
   esac
 done

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import signal
 import subprocess
 import sys
 import time
@@ -83,16 +84,19 @@ def run_jobs(args, configs: list[RunConfig], workdir: pathlib.Path, n: int) -> i
         workers.append((proc, log))
     dirs = [RunDir(workdir / c.run_id) for c in configs]
     t0 = time.perf_counter()
+    # a `kill` of the parent stops the workers too (finished runs are on disk, a rerun resumes)
+    on_term = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         with tqdm(total=len(dirs), unit="run", disable=not args.progress) as bar:
             while any(p.poll() is None for p, _ in workers):
                 time.sleep(2.0)
                 bar.update(sum(d.is_done() for d in dirs) - bar.n)
             bar.update(sum(d.is_done() for d in dirs) - bar.n)
-    except KeyboardInterrupt:  # finished runs are on disk; a rerun resumes the others
+    finally:
+        signal.signal(signal.SIGTERM, on_term)
         for p, _ in workers:
-            p.terminate()
-        raise
+            if p.poll() is None:
+                p.terminate()
     failed = [str(log) for p, log in workers if p.returncode != 0]
     done = sum(d.is_done() for d in dirs)
     print(f"{done} of {len(dirs)} runs done in {workdir} by {n} workers "

@@ -1,0 +1,55 @@
+"""Model init at the start of a run: eager (op by op, each op compiled once per process and
+shared by later models) vs one jitted init program (compiled per model), first and second model.
+
+experiments/protocol.py inits eagerly because on the CPU a jitted init compiled anew for every
+model of a sweep; this measures that choice on the device at hand.
+    uv run python bench/init.py [--models deepfm,dcnv2,dnn]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import numpy as np
+
+import ctr.datasets
+from experiments import train
+from experiments.configs import ModelConfig, RunConfig, TrainConfig
+from experiments.protocol import model_columns
+from experiments.sweeps import BARS_FRAPPE
+
+
+def timed(fn, *args) -> float:
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default="deepfm,dcnv2,dnn")
+    ap.add_argument("--mode", choices=["eager", "jit"], required=True,
+                    help="one mode per process: its first model pays the warm-up")  # fmt: skip
+    args = ap.parse_args()
+    spec, splits = ctr.datasets.load("synthetic", rows=1000, num_fields=10, vocab=500)
+    sample = {c: np.asarray(splits["train"][c][:2]) for c in model_columns(spec)}
+    sample["mask"] = np.ones(2, np.float32)
+    print(f"{args.mode} init on {jax.devices()[0].platform}")
+    for name in args.models.split(","):
+        opts = {k: tuple(v) if isinstance(v, list) else v
+                for k, v in BARS_FRAPPE.get(name, {}).get("options", {}).items()}  # fmt: skip
+        cfg = RunConfig(model=ModelConfig(name=name, options=opts), train=TrainConfig())
+        model = train.build_model(cfg, spec)
+        tx = train.make_optimizer(cfg.train)
+        init = lambda key, m=model, t=tx: train.init_state(m, t, key, sample)  # noqa: E731
+        if args.mode == "jit":
+            init = jax.jit(init)
+        first = timed(init, jax.random.PRNGKey(0))
+        again = timed(init, jax.random.PRNGKey(1))
+        print(f"{name:<10} first {first:7.2f} s   same model again {again:7.3f} s")
+
+
+if __name__ == "__main__":
+    main()
