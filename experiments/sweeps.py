@@ -150,8 +150,10 @@ def _dnn_towers_frappe(towers: list[dict], *, sweep: str) -> list[RunConfig]:
 # ("Frappe_x1" table: emb_reg, net_reg (0 for all), dropout, BN, architecture), copied from
 # reczoo/BARS ranking/ctr/<Model>/<Model>_frappe_x1/README.md; xDeepFM's cin_layer_units [64],
 # DCN's crossing_layers 3 and DCNv2's parallel full-rank structure are read from those READMEs'
-# logged configs. Models without a BARS Frappe row (opnn, mlr, neuralcf, deep_crossing) take
-# the DNN row's regularizer (0.05) and their own published architecture (model defaults).
+# logged configs. Models without a BARS Frappe row (opnn, neuralcf, deep_crossing) take the DNN
+# row's regularizer (0.05) and their own published architecture (model defaults); MLR, a
+# softmax-gated mixture of LRs with no embeddings, takes LR's (1e-5): with 0.05 on its per-id
+# weights it stayed at valid AUC 0.55 (runs/bars_frappe, 2026-11-26).
 # Keys: embedding_l2 (the BARS embedding_regularizer / LR-FM `regularizer`), patience and
 # max_epochs where BARS differs from (2, 100), and the model options.
 _TOWER = (400, 400, 400)
@@ -241,7 +243,7 @@ BARS_FRAPPE = {
             fs2_context=("item",),
         ),
     ),  # fmt: skip
-    "mlr": dict(embedding_l2=0.05),
+    "mlr": dict(embedding_l2=1e-5),
     "neuralcf": dict(embedding_l2=0.05, options=dict(user_field="user", item_field="item")),
     "deep_crossing": dict(embedding_l2=0.05),
 }
