@@ -50,6 +50,8 @@ def register(sub) -> None:
                        "e.g. bars_frappe; default: the sweep's own when there is one")  # fmt: skip
     table.add_argument("--metric", help="column to pivot, e.g. test_gauc (default: test_auc "
                        "when every run has it, else valid_auc)")  # fmt: skip
+    table.add_argument("--baseline", help="the family each row is paired with (default: "
+                       "the sweep's in experiments.sweeps.BASELINES, else identity)")  # fmt: skip
     table.set_defaults(func=cmd_table)
     plot = sub.add_parser("plot", help="learning curves, AUC vs depth, connection weights")
     plot.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
@@ -127,6 +129,7 @@ def cmd_table(args) -> int:
         args.workdir,
         reference=getattr(args, "reference", None),
         metric=getattr(args, "metric", None),
+        baseline=getattr(args, "baseline", None),
     )
     print(text)
     print(f"\nwritten: {csv}")

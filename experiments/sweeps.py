@@ -397,6 +397,10 @@ def seq_wrappers_cpu() -> list[RunConfig]:
     return seq_wrappers(depths=(1, 4), sweep="seq_wrappers_cpu")
 
 
+# The family `resctr table` pairs each row with, where the sweep's question is "does any family
+# beat the published architecture" (connection `none`) rather than "does it beat identity".
+BASELINES = {"families_frappe_all": "none", "families_frappe_cpu": "none"}
+
 SWEEPS = {
     "smoke": smoke,
     "demo": demo,

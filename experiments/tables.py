@@ -1,7 +1,9 @@
 """Result tables from run folders: model x family, mean +- std over seeds, paired test vs baseline.
 
-The baseline is `identity` (the ResNet shortcut) when the sweep has it, else `none`; in a sweep
-over normalization (`norm_frappe`) it is the unnormalized tower of the same family. The
+The baseline is `identity` (the ResNet shortcut) when the sweep has it, else `none`; a sweep
+that asks whether any family beats the published architecture names `none` in
+experiments.sweeps.BASELINES, and `baseline=` overrides both. In a sweep over normalization
+(`norm_frappe`) it is the unnormalized tower of the same family. The
 difference to it is paired by seed (same seed = same data order and init draw) and tested with
 a paired t-test over seeds (scipy.stats.ttest_rel).
 """
@@ -49,17 +51,27 @@ def load_results(workdir: str | pathlib.Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summarize(df: pd.DataFrame, metric: str | None = None) -> tuple[pd.DataFrame, str]:
-    """(one row per model x family [x depth], the metric used: test AUC when every run has it)."""
+def summarize(
+    df: pd.DataFrame, metric: str | None = None, baseline: str | None = None
+) -> tuple[pd.DataFrame, str]:
+    """(one row per model x family [x depth], the metric used: test AUC when every run has it).
+    `baseline`: the family (or, in a normalization sweep, the norm) each row is paired with."""
+    from experiments.sweeps import BASELINES
+
     if metric is None:
         metric = "test_auc" if "test_auc" in df and df["test_auc"].notna().all() else "valid_auc"
     axes = [k for k in ("depth", "norm", "norm_position") if df[k].nunique() > 1]
     keys = ["model", "family", *axes]
     # the axis a row is compared along: normalization when the sweep varies it, else the family
-    along, baseline = (
-        ("norm", "none") if "norm" in axes
-        else ("family", "identity" if "identity" in set(df["family"]) else "none")
-    )  # fmt: skip
+    along = "norm" if "norm" in axes else "family"
+    if baseline is None:
+        sweeps = set(df["sweep"])
+        named = BASELINES.get(next(iter(sweeps))) if len(sweeps) == 1 else None
+        default = "identity" if "identity" in set(df["family"]) else "none"
+        baseline = "none" if along == "norm" else named or default
+    if baseline not in set(df[along]):
+        raise ValueError(f"baseline {baseline!r} is not a {along} of these runs; choose from "
+                         f"{sorted(set(df[along]))}")  # fmt: skip
     out = []
     for key, g in df.groupby(keys, sort=True):
         vals = g[metric].to_numpy(float)
@@ -127,7 +139,10 @@ def to_markdown(table: pd.DataFrame, metric: str) -> str:
 
 
 def write_table(
-    workdir: str | pathlib.Path, reference: str | None = None, metric: str | None = None
+    workdir: str | pathlib.Path,
+    reference: str | None = None,
+    metric: str | None = None,
+    baseline: str | None = None,
 ) -> tuple[str, pathlib.Path]:
     """Markdown table of the sweep in `workdir`; also writes workdir/table.csv. `reference`
     (default: the sweep's name when experiments.reference has numbers for it) adds the
@@ -136,7 +151,7 @@ def write_table(
 
     workdir = pathlib.Path(workdir)
     df = load_results(workdir)
-    table, metric = summarize(df, metric)
+    table, metric = summarize(df, metric, baseline)
     title = ""
     sweeps = set(df["sweep"])
     if reference is None and len(sweeps) == 1 and next(iter(sweeps)) in REFERENCES:

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from experiments.tables import load_results, summarize
@@ -64,3 +65,19 @@ def test_sequence_encoder_depth_is_its_block_count_not_its_tower(tmp_path):
                   "train_s": 1.0, "valid": {"auc": 0.7}, "test": None}  # fmt: skip
         (run / "result.json").write_text(json.dumps(result))
     assert sorted(load_results(tmp_path)["depth"]) == [1, 4]
+
+
+def test_baseline_family_is_chosen_and_checked(tmp_path):
+    write_results(tmp_path)
+    df = load_results(tmp_path)
+    flat = df[df.norm == "none"]  # a family sweep: identity vs none, no norm axis
+    table, _ = summarize(flat)
+    assert "diff_vs_identity" in table  # default: identity when the sweep ran it
+    table, _ = summarize(flat, baseline="none")
+    row = table[table.family == "identity"].iloc[0]
+    gain = np.subtract(AUC[("identity", "none", "pre")], AUC[("none", "none", "pre")])
+    np.testing.assert_allclose(row["diff_vs_none"], gain.mean())
+    flat = flat.assign(sweep="families_frappe_all")  # its question is "beat the published?"
+    assert "diff_vs_none" in summarize(flat)[0]
+    with pytest.raises(ValueError, match=r"baseline 'gated'.*\['identity', 'none'\]"):
+        summarize(flat, baseline="gated")
