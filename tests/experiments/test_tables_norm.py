@@ -81,3 +81,14 @@ def test_baseline_family_is_chosen_and_checked(tmp_path):
     assert "diff_vs_none" in summarize(flat)[0]
     with pytest.raises(ValueError, match=r"baseline 'gated'.*\['identity', 'none'\]"):
         summarize(flat, baseline="gated")
+
+
+def test_differences_below_display_precision_get_no_test(tmp_path):
+    write_results(tmp_path)
+    df = load_results(tmp_path)
+    flat = df[df.norm == "none"].copy()
+    base = flat[flat.family == "none"].set_index("seed")["valid_auc"]
+    jitter = np.array([1e-7, -2e-7, 3e-7])  # e.g. reduction order on a GPU
+    flat.loc[flat.family == "identity", "valid_auc"] = base.to_numpy() + jitter
+    row = summarize(flat, baseline="none")[0].query("family == 'identity'").iloc[0]
+    assert abs(row["diff_vs_none"]) < 1e-6 and np.isnan(row["p_value"])
