@@ -125,9 +125,7 @@ def run_resctr(args, scratch: pathlib.Path) -> dict:
         model=ModelConfig(
             name="deepfm", options={"hidden": [400, 400, 400], "dropout": 0.2, "batch_norm": True}
         ),
-        train=TrainConfig(
-            embedding_l2=0.05, max_epochs=args.max_epochs, dropout_prng=args.dropout_prng
-        ),
+        train=TrainConfig(embedding_l2=0.05, max_epochs=args.max_epochs),
         seed=args.seed,
     )
     marks: list[float] = []
@@ -204,8 +202,6 @@ def main() -> None:
         "--peer-python", type=pathlib.Path, default=pathlib.Path(".venv-peer/bin/python")
     )
     p.add_argument("--seed", type=int, default=0, help="resctr seed (the peer uses BARS's 2021)")
-    p.add_argument("--dropout-prng", default="threefry2x32", choices=("threefry2x32", "philox4x32"),
-                   help="resctr's train.dropout_prng")  # fmt: skip
     p.add_argument("--json", type=pathlib.Path, help="also write both results here")
     args = p.parse_args()
     if not args.peer_python.exists():
