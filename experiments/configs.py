@@ -20,9 +20,6 @@ from ctr.models import MODELS, check_compatible
 MONITORS = ("auc", "logloss")
 OPTIMIZERS = ("adam", "lazy_adam")  # lazy_adam: experiments/optimizers.py
 COMPUTE_DTYPES = ("float32", "bfloat16")  # bfloat16: mixed precision, f32 params and loss
-# jax.random implementations whose keys are two uint32 words, like the state's raw key; both
-# give every vmapped seed its own stream (rbg would draw all seeds' masks from the first key)
-DROPOUT_PRNGS = ("threefry2x32", "philox4x32")
 
 
 def _frozen(options: dict) -> dict:
@@ -93,9 +90,6 @@ class TrainConfig:
     shard_embeddings: bool = False  # with data_parallel: split tables along the vocabulary
     compute_dtype: str = "float32"  # forward/backward dtype; params, optimizer, loss stay f32
     optimizer: str = "adam"  # "lazy_adam": row-sparse Adam on embedding tables
-    # counter-based generator of dropout masks (and other per-step randomness); "philox4x32"
-    # draws the masks of a BARS tower ~5x faster than threefry on a CPU (bench/dropout_rng.py)
-    dropout_prng: str = "threefry2x32"
 
     def __post_init__(self):
         if self.monitor not in MONITORS:
@@ -111,10 +105,6 @@ class TrainConfig:
             )
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"train.optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
-        if self.dropout_prng not in DROPOUT_PRNGS:
-            raise ValueError(
-                f"train.dropout_prng {self.dropout_prng!r}; choose from {DROPOUT_PRNGS}"
-            )
         if self.optimizer == "lazy_adam" and self.embedding_l2 > 0:
             raise ValueError(
                 "train.optimizer='lazy_adam' needs train.embedding_l2=0: the L2 term covers the "
@@ -124,11 +114,7 @@ class TrainConfig:
 
 # Train fields added after the first published results: left out of run_id at their defaults,
 # so run folders written before them keep their ids (resume, tables, the README's numbers).
-HASH_OMITTED_DEFAULTS = {
-    "compute_dtype": "float32",
-    "optimizer": "adam",
-    "dropout_prng": "threefry2x32",
-}
+HASH_OMITTED_DEFAULTS = {"compute_dtype": "float32", "optimizer": "adam"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -166,11 +166,6 @@ def compute_batch(batch: dict, dtype) -> dict:
     return {k: v if k in TARGET_COLUMNS else cast_floating(v, dtype) for k, v in batch.items()}
 
 
-def dropout_key(raw: jax.Array, tcfg: TrainConfig) -> jax.Array:
-    """The state's raw two-word key as a typed key of tcfg.dropout_prng's generator."""
-    return jax.random.wrap_key_data(raw, impl=tcfg.dropout_prng)
-
-
 def make_train_step(model: nn.Module, tx, tcfg: TrainConfig, consts: dict | None = None):
     """train_step(state, batch) -> (state, {"loss", "bce"}): pure, for jit/scan/vmap. `consts`
     (from `constants`) are read-only collections passed to every apply."""
@@ -184,7 +179,7 @@ def make_train_step(model: nn.Module, tx, tcfg: TrainConfig, consts: dict | None
                 variables,
                 compute_batch(batch, tcfg.compute_dtype),
                 train=True,
-                rngs={"dropout": jax.random.fold_in(dropout_key(state.rng, tcfg), state.step)},
+                rngs={"dropout": jax.random.fold_in(state.rng, state.step)},
                 mutable=["batch_stats", "losses"],
             )
         logits_B = logits_B.astype(jnp.float32)  # loss and metrics in f32
