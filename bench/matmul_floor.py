@@ -1,5 +1,5 @@
-"""How much of a BARS DeepFM training step is its tower's matrix products: the floor no
-framework goes under, since FuxiCTR (PyTorch) runs the same GEMMs through its own BLAS.
+"""How much of a BARS DeepFM training step is its tower's matrix products: the part that no
+framework around the same GEMMs removes (FuxiCTR runs the same products through PyTorch).
 
 Times, in one process on the device at hand, (a) the whole jitted DeepFM train step (embedding
 lookup, FM, 400-400-400 tower with BatchNorm and dropout, BCE, L2, Adam) on a Frappe-shaped
