@@ -216,7 +216,8 @@ BARS_FRAPPE = {
             hidden=_TOWER,
             dropout=0.1,
             batch_norm=True,
-            use_scale=True,  # BARS's logged run; its layer_norm=True is not built here
+            use_scale=True,  # BARS's logged run (reczoo/BARS AutoInt+_frappe_x1 README)
+            layer_norm=True,
         ),
     ),  # fmt: skip
     "fibinet": dict(  # bilinear type and SENET ratio: the BARS README's logged run

@@ -3,8 +3,9 @@
 AutoInt (Song et al. 2019, eq. 5-8; FuxiCTR 1.2 MultiHeadAttention): per head h with head width
 d = attention_dim / num_heads,
   α^h_{ij} = softmax_j(<W_Q^h e_i, W_K^h e_j> / s),  ẽ^h_i = Σ_j α^h_{ij} W_V^h e_j,
-  layer: e'_i = ReLU([ẽ^1_i, ..., ẽ^H_i] + W_res e_i),  s = 1 (or √d with use_scale).
-`SelfAttentionStack` makes "+ W_res e_i" the residual slot: ReLU(connection(hist, attention)),
+  layer: e'_i = ReLU([ẽ^1_i, ..., ẽ^H_i] + W_res e_i),  s = 1 (or √d with use_scale);
+  with layer_norm (FuxiCTR's option, on in BARS's AutoInt+ runs): ReLU(LN(... + W_res e_i)).
+`SelfAttentionStack` makes "+ W_res e_i" the residual slot: ReLU([LN](connection(hist, attention))),
 where `none` keeps the published W_res shortcut (see ctr.layers.slots) and the width is fixed.
 
 AFM (Xiao et al. 2017, eq. 3-5): a_ij = softmax_{(i,j)}(h^T ReLU(W (e_i ⊙ e_j) + b)),
@@ -54,7 +55,7 @@ class SelfAttention(nn.Module):
 
 
 class SelfAttentionStack(nn.Module):
-    """num_layers AutoInt layers: h_{l+1} = ReLU(connection(hist, SelfAttention(h_l)))."""
+    """num_layers AutoInt layers: h_{l+1} = ReLU([LN](connection(hist, SelfAttention(h_l))))."""
 
     num_layers: int
     attention_dim: int
@@ -63,6 +64,7 @@ class SelfAttentionStack(nn.Module):
     use_scale: bool = False
     dropout: float = 0.0
     builtin_shortcut: bool = True  # AutoInt's use_residual
+    layer_norm: bool = False  # over each field's attention_dim features, after the merge
 
     @nn.compact
     def __call__(self, emb_BxFxD: jax.Array, *, train: bool = False) -> jax.Array:
@@ -76,7 +78,10 @@ class SelfAttentionStack(nn.Module):
                 self.attention_dim, self.num_heads, self.use_scale, self.dropout, name=f"attn_{i}"
             )
             conn = shared or factory(name=f"conn_{i}")
-            hist.append(nn.relu(conn(hist, attn(hist[-1], train=train), train=train)))
+            merged = conn(hist, attn(hist[-1], train=train), train=train)
+            if self.layer_norm:
+                merged = nn.LayerNorm(epsilon=1e-5, name=f"norm_{i}")(merged)  # torch's eps
+            hist.append(nn.relu(merged))
         return hist[-1]
 
 

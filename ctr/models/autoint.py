@@ -2,8 +2,9 @@
 Self-Attentive Neural Networks", eq. 5-9; FuxiCTR 1.2 AutoInt).
 
 h_0 = [e_1, ..., e_F] (B x F x D);  h_{l+1} = ReLU(MHSA(h_l) + W_res h_l)  (eq. 8, W_res only when
-widths differ); attention logit = w^T vec(h_L) + b (eq. 9). AutoInt+ adds a tower on
-[e_1; ...; e_F]: logit = attention + Tower (+ LR with use_wide).
+widths differ; `layer_norm` puts a LayerNorm before the ReLU, as FuxiCTR's option does);
+attention logit = w^T vec(h_L) + b (eq. 9). AutoInt+ adds a tower on [e_1; ...; e_F]:
+logit = attention + Tower (+ LR with use_wide).
 
 Residual slots:
   * the attention layers (ctr.layers.attention.SelfAttentionStack): the published "+ W_res h_l"
@@ -39,6 +40,7 @@ class AutoInt(nn.Module):
     attention_dim: int = 128
     use_scale: bool = False
     builtin_shortcut: bool = True
+    layer_norm: bool = False
     use_wide: bool = False
     hidden: tuple[int, ...] = ()
     activation: str = "relu"
@@ -52,7 +54,8 @@ class AutoInt(nn.Module):
         b = emb_BxFxD.shape[0]
         stack = SelfAttentionStack(
             self.attention_layers, self.attention_dim, self.connection, self.num_heads,
-            self.use_scale, self.dropout, self.builtin_shortcut, name="attention",
+            self.use_scale, self.dropout, self.builtin_shortcut, self.layer_norm,
+            name="attention",
         )  # fmt: skip
         attn_B = nn.Dense(1, name="attention_out")(stack(emb_BxFxD, train=train).reshape(b, -1))
         logit_B = attn_B[:, 0]

@@ -53,6 +53,25 @@ def test_stack_default_is_relu_attention_plus_w_res():
     np.testing.assert_allclose(got, h2, rtol=1e-5, atol=1e-5)
 
 
+def _layer_norm(h, p, eps=1e-5):
+    mu, var = h.mean(-1, keepdims=True), h.var(-1, keepdims=True)
+    return (h - mu) / np.sqrt(var + eps) * np.asarray(p["scale"]) + np.asarray(p["bias"])
+
+
+def test_stack_layer_norm_sits_after_the_merge_before_the_relu():
+    x = _emb(2)
+    stack = SelfAttentionStack(2, 8, resnets.get("none"), num_heads=2, layer_norm=True)
+    params = stack.init(jax.random.key(2), x)["params"]
+    params = jax.tree.map(lambda a: a + 0.1, params)  # LN scale/bias off their 1/0 init
+    h1 = _attention(params["attn_0"], x, 2, 1.0)
+    h1 = h1 + x @ np.asarray(params["conn_0"]["projection"]["kernel"])
+    h1 = np.maximum(_layer_norm(h1, params["norm_0"]), 0)
+    h2 = _attention(params["attn_1"], h1, 2, 1.0) + h1
+    h2 = np.maximum(_layer_norm(h2, params["norm_1"]), 0)
+    got = stack.apply({"params": params}, x)
+    np.testing.assert_allclose(got, h2, rtol=1e-4, atol=1e-5)
+
+
 def test_afm_pooling_matches_loop():
     x = _emb(2)
     layer = AttentionalPooling(5)
