@@ -16,9 +16,8 @@ import numpy as np
 
 import ctr.datasets
 from experiments import train
-from experiments.configs import ModelConfig, RunConfig, TrainConfig
 from experiments.protocol import model_columns
-from experiments.sweeps import BARS_FRAPPE
+from experiments.sweeps import bars_run
 
 
 def timed(fn, *args) -> float:
@@ -29,7 +28,7 @@ def timed(fn, *args) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default="deepfm,dcnv2,dnn")
+    ap.add_argument("--models", default="deepfm,dcnv2,dnn", help="names in BARS_FRAPPE")
     ap.add_argument("--mode", choices=["eager", "jit"], required=True,
                     help="one mode per process: its first model pays the warm-up")  # fmt: skip
     args = ap.parse_args()
@@ -38,9 +37,7 @@ def main() -> None:
     sample["mask"] = np.ones(2, np.float32)
     print(f"{args.mode} init on {jax.devices()[0].platform}")
     for name in args.models.split(","):
-        opts = {k: tuple(v) if isinstance(v, list) else v
-                for k, v in BARS_FRAPPE.get(name, {}).get("options", {}).items()}  # fmt: skip
-        cfg = RunConfig(model=ModelConfig(name=name, options=opts), train=TrainConfig())
+        cfg = bars_run(name, "none", 0, sweep="init")
         model = train.build_model(cfg, spec)
         tx = train.make_optimizer(cfg.train)
         init = lambda key, m=model, t=tx: train.init_state(m, t, key, sample)  # noqa: E731

@@ -21,8 +21,7 @@ import ctr.datasets
 from experiments import train
 from experiments.configs import ModelConfig, RunConfig, TrainConfig
 from experiments.protocol import model_columns
-
-TOWER = (400, 400, 400)
+from experiments.sweeps import BARS_TOWER
 
 
 def per_call_s(fn, *args, reps: int) -> float:
@@ -62,9 +61,7 @@ def main() -> None:
     args = ap.parse_args()
     spec, splits = ctr.datasets.load("synthetic", rows=args.batch, num_fields=10, vocab=500)
     cfg = RunConfig(
-        model=ModelConfig(
-            name="deepfm", options={"hidden": list(TOWER), "dropout": 0.2, "batch_norm": True}
-        ),  # fmt: skip
+        model=ModelConfig(name="deepfm", options=dict(BARS_TOWER)),
         train=TrainConfig(batch_size=args.batch, embedding_l2=0.05),
     )
     model = train.build_model(cfg, spec)
@@ -74,10 +71,9 @@ def main() -> None:
     state = train.init_state(model, tx, jax.random.PRNGKey(0), batch)
     step = jax.jit(train.make_train_step(model, tx, cfg.train))
     whole = per_call_s(step, state, batch, reps=args.reps)
-    inputs = len(spec.fields) * cfg.model.embedding_dim
-    products, ws, xs = tower_products([inputs, *TOWER, 1], args.batch)
+    widths = [len(spec.fields) * cfg.model.embedding_dim, *BARS_TOWER["hidden"], 1]
+    products, ws, xs = tower_products(widths, args.batch)
     matmuls = per_call_s(products, ws, xs, reps=args.reps)
-    widths = [inputs, *TOWER, 1]
     flops = 2 * args.batch * sum(a * b for a, b in zip(widths, widths[1:], strict=False)) * 3
     print(f"DeepFM train step, batch {args.batch}, on {jax.devices()[0].platform} "
           f"({jax.device_count()} device(s), jax {jax.__version__})")  # fmt: skip

@@ -106,13 +106,12 @@ def print_profile(traces: dict, wall_s_per_step: dict, steps: int) -> None:
     print(f"\nprofile per step ({traces[ns[0]]['device']}), seeds: " + " / ".join(map(str, ns)))
     rows = [
         ("wall ms", [wall_s_per_step[n] * 1e3 for n in ns]),
-        ("device busy ms", [traces[n].get("busy_us", 0) / 1e3 / steps for n in ns]),
+        ("device busy ms", [traces[n]["busy_us"] / 1e3 / steps for n in ns]),
         ("kernels", [traces[n]["kernels"] / steps for n in ns]),
     ]
-    kinds = dict.fromkeys(k for n in ns for k in traces[n].get("by_kind_us", {}))
+    kinds = dict.fromkeys(k for n in ns for k in traces[n]["by_kind_us"])
     rows += [
-        (f"  {k} ms", [traces[n].get("by_kind_us", {}).get(k, 0) / 1e3 / steps for n in ns])
-        for k in kinds
+        (f"  {k} ms", [traces[n]["by_kind_us"].get(k, 0) / 1e3 / steps for n in ns]) for k in kinds
     ]
     for label, values in rows:
         ratio = f"{values[-1] / values[0]:>8.2f}x" if values[0] else ""
@@ -120,7 +119,7 @@ def print_profile(traces: dict, wall_s_per_step: dict, steps: int) -> None:
     for n in ns:
         print(f"top kernels, {n} seed(s): " + "; ".join(
             f"{name[:60]} {us / 1e3 / steps:.3f} ms x{count // steps}"
-            for name, us, count in traces[n].get("top", [])[:6]
+            for name, us, count in traces[n]["top"][:6]
         ))  # fmt: skip
 
 

@@ -53,6 +53,12 @@ def load_results(workdir: str | pathlib.Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def single_sweep(df: pd.DataFrame) -> str | None:
+    """The sweep every run of `df` belongs to, None when they come from several."""
+    sweeps = set(df["sweep"])
+    return next(iter(sweeps)) if len(sweeps) == 1 else None
+
+
 def summarize(
     df: pd.DataFrame, metric: str | None = None, baseline: str | None = None
 ) -> tuple[pd.DataFrame, str]:
@@ -67,8 +73,7 @@ def summarize(
     # the axis a row is compared along: normalization when the sweep varies it, else the family
     along = "norm" if "norm" in axes else "family"
     if baseline is None:
-        sweeps = set(df["sweep"])
-        named = BASELINES.get(next(iter(sweeps))) if len(sweeps) == 1 else None
+        named = BASELINES.get(single_sweep(df))
         default = "identity" if "identity" in set(df["family"]) else "none"
         baseline = "none" if along == "norm" else named or default
     if baseline not in set(df[along]):
@@ -157,9 +162,8 @@ def write_table(
     df = load_results(workdir)
     table, metric = summarize(df, metric, baseline)
     title = ""
-    sweeps = set(df["sweep"])
-    if reference is None and len(sweeps) == 1 and next(iter(sweeps)) in REFERENCES:
-        reference = next(iter(sweeps))
+    if reference is None and single_sweep(df) in REFERENCES:
+        reference = single_sweep(df)
     if reference:
         table, title = add_reference(table, reference)
     csv = workdir / "table.csv"
