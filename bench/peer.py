@@ -113,21 +113,13 @@ def run_resctr(args, scratch: pathlib.Path) -> dict:
     import jax
 
     import ctr.datasets
-    from experiments import protocol, runner, train
-    from experiments.configs import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from experiments import protocol, runner, sweeps, train
     from experiments.rundir import RunDir
 
     t0 = time.perf_counter()
     spec, splits = ctr.datasets.load("frappe", manual_dir=args.data)
     prep_s = time.perf_counter() - t0
-    cfg = RunConfig(
-        data=DataConfig(name="frappe"),
-        model=ModelConfig(
-            name="deepfm", options={"hidden": [400, 400, 400], "dropout": 0.2, "batch_norm": True}
-        ),
-        train=TrainConfig(embedding_l2=0.05, max_epochs=args.max_epochs),
-        seed=args.seed,
-    )
+    cfg = sweeps.bars_run("deepfm", "none", args.seed, sweep="peer", max_epochs=args.max_epochs)
     marks: list[float] = []
     done: dict = {}
 

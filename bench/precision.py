@@ -19,6 +19,7 @@ Usage: uv run python bench/precision.py [--data DIR] [--seeds N] [--max-epochs N
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import pathlib
 import sys
@@ -31,22 +32,14 @@ from peer import FRAPPE, steady, timed_epochs  # bench/ is on sys.path when this
 
 def run(dtype: str, args, spec, splits, scratch: pathlib.Path) -> dict:
 
-    from experiments import protocol
-    from experiments.configs import DataConfig, ModelConfig, RunConfig, TrainConfig
+    from experiments import protocol, sweeps
     from experiments.rundir import RunDir
 
-    cfgs = [
-        RunConfig(
-            data=DataConfig(name="frappe"),
-            model=ModelConfig(
-                name="deepfm",
-                options={"hidden": [400, 400, 400], "dropout": 0.2, "batch_norm": True},
-            ),
-            train=TrainConfig(embedding_l2=0.05, max_epochs=args.max_epochs, compute_dtype=dtype),
-            seed=seed,
-        )
-        for seed in range(args.seeds)
-    ]
+    def bars_deepfm(seed: int):
+        cfg = sweeps.bars_run("deepfm", "none", seed, sweep="precision", max_epochs=args.max_epochs)
+        return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, compute_dtype=dtype))
+
+    cfgs = [bars_deepfm(seed) for seed in range(args.seeds)]
     prots: dict[int, protocol.Protocol] = {}
     dirs = [RunDir(scratch / dtype / c.run_id) for c in cfgs]
     for c, d in zip(cfgs, dirs, strict=True):
