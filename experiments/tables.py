@@ -162,8 +162,9 @@ def write_table(
     df = load_results(workdir)
     table, metric = summarize(df, metric, baseline)
     title = ""
-    if reference is None and single_sweep(df) in REFERENCES:
-        reference = single_sweep(df)
+    sweep = single_sweep(df)
+    if reference is None and sweep in REFERENCES:
+        reference = sweep
     if reference:
         table, title = add_reference(table, reference)
     csv = workdir / "table.csv"
