@@ -1,16 +1,25 @@
-"""Test-wide settings: CPU, strict rank promotion, a handle on ../shared/data that may be absent."""
+"""Test-wide settings: CPU, strict rank promotion, a handle on ../shared/data that may be absent.
+
+The JAX settings are environment variables, set before jax is imported, so that every process a
+test starts inherits them: a subprocess compiled with other XLA flags than the test process
+gives other floating-point results, and an exact comparison between the two would pass or fail
+by luck of the CPU.
+"""
 
 import os
 import pathlib
 
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+TEST_JAX_ENV = {
+    "JAX_PLATFORMS": "cpu",  # a default: a GPU user may run the suite there on purpose
+    "JAX_NUMPY_RANK_PROMOTION": "raise",
+    # Tests check numbers, not speed: most XLA optimisations off cuts CPU compile time.
+    "JAX_DISABLE_MOST_OPTIMIZATIONS": "true",
+}
+os.environ.setdefault("JAX_PLATFORMS", TEST_JAX_ENV.pop("JAX_PLATFORMS"))
+os.environ.update(TEST_JAX_ENV)
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
-
-jax.config.update("jax_numpy_rank_promotion", "raise")
-# Tests check numbers, not speed: most XLA optimisations off cuts CPU compile time.
-jax.config.update("jax_disable_most_optimizations", True)
 
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -21,3 +30,7 @@ def shared_data() -> pathlib.Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present")
     return SHARED_DATA
+
+
+def pytest_report_header(config):
+    return f"jax {jax.__version__}, " + ", ".join(f"{k}={os.environ[k]}" for k in (*TEST_JAX_ENV, "JAX_PLATFORMS"))
