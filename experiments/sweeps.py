@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 import resnets
-from ctr.models import check_compatible
+from ctr.models import compatible
 from experiments.configs import ConnectionConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from resnets.norm import POSITIONS
 
@@ -85,7 +85,8 @@ BARS_TOWER = {"hidden": [400, 400, 400], "dropout": 0.2, "batch_norm": True}  # 
 def families_frappe() -> list[RunConfig]:
     """Under the BARS protocol on Frappe_x1, does any residual family beat the plain published
     DNN/DeepFM towers (valid AUC ~0.984), or are 3-layer CTR towers too shallow to benefit?"""
-    families = [f for f in resnets.CONNECTIONS if f != "dag"]  # dag: no BatchNorm (see dag.py)
+    # fused families (dag) compute neurons in groups and cannot hold the towers' BatchNorm
+    families = [f for f, cls in resnets.CONNECTIONS.items() if not cls.fused]
     return grid(
         ["dnn", "deepfm"],
         families,
@@ -284,14 +285,6 @@ def bars_frappe() -> list[RunConfig]:
 FAMILIES6 = ("none", "identity", "concat", "scaled", "gated", "dense")
 
 
-def _compatible(model: str, family: str) -> bool:
-    try:
-        check_compatible(model, family)
-    except ValueError:
-        return False
-    return True
-
-
 def families_frappe_all() -> list[RunConfig]:
     """Does any residual family beat the published (plain) architecture of any Frappe_x1
     feature-interaction model under its BARS settings? Every model x 6 families x 3 seeds
@@ -300,7 +293,7 @@ def families_frappe_all() -> list[RunConfig]:
         bars_run(m, f, s, sweep="families_frappe_all")
         for m in BARS_FRAPPE
         for f in FAMILIES6
-        if _compatible(m, f)
+        if compatible(m, f)
         for s in BARS_SEEDS
     ]
 
@@ -314,7 +307,7 @@ def families_frappe_cpu() -> list[RunConfig]:
         bars_run(m, f, BARS_SEED, sweep="families_frappe_cpu", max_epochs=12)
         for m in ("fm", "dnn", "dcn", "xdeepfm")
         for f in FAMILIES6
-        if _compatible(m, f)
+        if compatible(m, f)
     ]
 
 
@@ -387,7 +380,7 @@ def seq_wrappers(
             )
             for m in models
             for f in ("none", "identity", "scaled", "gated", "dense")
-            if _compatible(m, f)
+            if compatible(m, f)
         ]
     return runs
 

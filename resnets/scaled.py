@@ -13,6 +13,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from resnets.stream import Stream, fit_width
+
 BETA_KINDS = ("scalar", "channel")
 W_KINDS = ("one", "scalar", "channel", "lowrank", "full")
 
@@ -27,7 +29,7 @@ def channel_param(module: nn.Module, name: str, kind: str, width: int, init: flo
     return p if kind == "scalar" else p.reshape((1,) * (ndim - 1) + (width,))
 
 
-class ScaledConnection(nn.Module):
+class ScaledConnection(Stream):
     """h_{k+1} = β ⊙ f(x) + w ⊙ x; β scalar|channel, w one|scalar|channel|lowrank|full."""
 
     beta: str = "scalar"
@@ -44,9 +46,8 @@ class ScaledConnection(nn.Module):
                 f"scaled: beta must be one of {BETA_KINDS} and w one of {W_KINDS}, "
                 f"got beta={self.beta!r}, w={self.w!r}"
             )
-        x, d = hist[-1], fx.shape[-1]
-        if x.shape[-1] != d:
-            x = nn.Dense(d, use_bias=False, name="projection")(x)
+        d = fx.shape[-1]
+        x = fit_width(self, hist[-1], d)
         beta = channel_param(self, "beta", self.beta, d, self.beta_init, fx.ndim)
         return beta * fx + self._carry(x, d)
 

@@ -18,6 +18,7 @@ import flax.linen as nn
 import jax
 import numpy as np
 
+import resnets
 from ctr.features import FeatureSpec
 from experiments import protocol, train
 from experiments.configs import RunConfig
@@ -149,8 +150,10 @@ def run_layer_stats(run_dir, *, rows: int = 2048, split: str = "valid", **load) 
     effective rank of the block output f and of the state h = connection(hist, f), plus the
     run's family and depth. For `none` the two coincide; dag towers have no per-layer blocks."""
     run = load_run(run_dir, **load)
-    if run.cfg.connection.name == "dag":
-        raise ValueError("dag rewires the tower into one neuron graph: it has no per-layer blocks")
+    if resnets.CONNECTIONS[run.cfg.connection.name].fused:
+        raise ValueError(
+            f"{run.cfg.connection.name} rewires the tower as one graph: it has no per-layer blocks"
+        )
     batch = {c: np.asarray(v[:rows]) for c, v in run.splits[split].items()}
     blocks = block_activations(run.model, run.variables, batch)
     states = state_activations(run.model, run.variables, batch)
