@@ -32,7 +32,7 @@ import tempfile
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
-FRAPPE = pathlib.Path("/work/shared/data/frappe/frappe_x1")
+FRAPPE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "frappe" / "frappe_x1"
 SETUP_PEER = (
     "python3.11 -m venv .venv-peer && .venv-peer/bin/pip install torch==2.13.0 fuxictr==2.3.9 "
     'keras-preprocessing "polars<=1.0"   (see bench/README.md)'

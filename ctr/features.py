@@ -50,12 +50,20 @@ class FeatureSpec:
     fields: tuple[Field, ...]
     label: str = "label"
     user_field: str | None = None  # enables gAUC
-    weight_field: str | None = None  # optional per-example loss weight
+    # Per-example loss weights are not implemented: no builder writes a weight column and the
+    # loss and metrics would ignore it, so a spec naming one is rejected. The key stays so the
+    # spec.json of prepared data sets (which carry weight_field: null) still loads.
+    weight_field: str | None = None
 
     def __post_init__(self):
         names = [f.name for f in self.fields]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate field names in {names}")
+        if self.weight_field is not None:
+            raise ValueError(
+                f"weight_field={self.weight_field!r}: per-example loss weights are not "
+                "supported (training and metrics would ignore the column); leave it unset"
+            )
         if self.user_field is not None and self.user_field not in names:
             raise ValueError(f"user_field {self.user_field!r} is not a field: {names}")
         for f in self.fields:

@@ -2,7 +2,7 @@
 
 BARS (Zhu et al., "BARS: Towards Open Benchmarking for Recommender Systems", SIGIR 2022,
 arXiv 2205.09626): Frappe_x1 leaderboard, seed-2021 runs, test AUC and logloss, copied from
-/work/shared/data/REFERENCE_RESULTS.md (reczoo/BARS docs/CTR/leaderboard/frappe_x1.csv at
+../shared/data/REFERENCE_RESULTS.md (reczoo/BARS docs/CTR/leaderboard/frappe_x1.csv at
 commit 5b5e61fe). Keys are our model names; "dnn" is BARS's DNN ("YouTubeDNN" on the board).
 The shared Frappe_x1 copy has no test split and a train split whose negatives' item ids were
 re-sampled (frappe/PROVENANCE.md), so our valid AUC is compared with BARS's test AUC.

@@ -147,7 +147,7 @@ def _dnn_towers_frappe(towers: list[dict], *, sweep: str) -> list[RunConfig]:
 
 # -- issue 6: every feature-interaction model on Frappe_x1 under its BARS settings -----------
 
-# Per-model BARS hyper-parameters on Frappe_x1: /work/shared/data/REFERENCE_RESULTS.md
+# Per-model BARS hyper-parameters on Frappe_x1: ../shared/data/REFERENCE_RESULTS.md
 # ("Frappe_x1" table: emb_reg, net_reg (0 for all), dropout, BN, architecture), copied from
 # reczoo/BARS ranking/ctr/<Model>/<Model>_frappe_x1/README.md; xDeepFM's cin_layer_units [64],
 # DCN's crossing_layers 3 and DCNv2's parallel full-rank structure are read from those READMEs'

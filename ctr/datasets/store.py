@@ -22,7 +22,8 @@ import numpy as np
 
 from ctr.features import FeatureSpec
 
-STORE_VERSION = 1  # bump when the prepared layout or any builder's output changes
+STORE_VERSION = 2  # bump when the prepared layout or any builder's output changes
+# 2: raw Criteo reads valid.txt / test.txt next to train.txt instead of re-splitting it
 
 
 def default_data_dir() -> pathlib.Path:

@@ -33,15 +33,15 @@ def where(path, line: int | None = None) -> str:
     return f"{path}" if line is None else f"{path}, line {line}"
 
 
-def find_split_file(folder: pathlib.Path, split: str) -> pathlib.Path | None:
-    """`split.csv` or `split.csv.gz` in a BARS-layout folder; None when absent."""
-    found = [p for p in (folder / f"{split}.csv", folder / f"{split}.csv.gz") if p.is_file()]
+def find_split_file(folder: pathlib.Path, split: str, ext: str = "csv") -> pathlib.Path | None:
+    """`split.ext` or `split.ext.gz` (a BARS-layout folder: ext csv); None when absent."""
+    found = [p for p in (folder / f"{split}.{ext}", folder / f"{split}.{ext}.gz") if p.is_file()]
     if len(found) > 1:
         raise DataError(f"{folder}: both {found[0].name} and {found[1].name}; keep one")
     return found[0] if found else None
 
 
-def _open_text(path: pathlib.Path):
+def open_text(path: pathlib.Path):
     raw = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
     return io.TextIOWrapper(raw, encoding="utf-8", newline="")
 
@@ -72,7 +72,7 @@ def read_table(path, *, delimiter: str = ",", names: list[str] | None = None) ->
     lines: list[int] = []
     line = 0
     try:
-        with _open_text(path) as f:
+        with open_text(path) as f:
             reader = csv.reader(f, delimiter=delimiter)
             if names is None:
                 names = next(reader, None)

@@ -21,6 +21,8 @@ Wide + deep. Models whose logit is a sum wide + deep (Wide&Deep, xDeepFM, NFM, F
 and the linear + pairwise sum of FFM/FwFM/AFM) treat that sum as one more slot with a built-in
 identity shortcut: a one-layer stack from h_0 = wide whose block outputs deep, on width-1 states,
 so `scaled` learns β·deep + w·wide, `gated` a highway mix, `concat` a learned W[deep, wide].
+Their `combine` option (COMBINE) is checked here, once for all of them: "sum" pins the published
+sum for every family.
 """
 
 from __future__ import annotations
@@ -31,15 +33,26 @@ import jax
 from resnets import ConnectionFactory, residual_stack
 
 
+COMBINE = ("connection", "sum")  # the family's merge, or always the published sum
+
+
 class Combine(nn.Module):
     """wide_B + deep_B (published); with a family: a one-layer stack from wide that adds deep."""
 
     connection: ConnectionFactory
-    enabled: bool = True  # False: always the published sum
+    mode: str = "connection"  # one of COMBINE: a model's `combine` option
+
+    def __post_init__(self):
+        super().__post_init__()
+        # checked on construction, so a model that builds the slot but skips it (AutoInt
+        # without a tower) still rejects a typo instead of silently taking the sum
+        if self.mode not in COMBINE:
+            model = type(self.parent).__name__ if isinstance(self.parent, nn.Module) else "Combine"
+            raise ValueError(f"{model}: combine={self.mode!r}; choose from {COMBINE}")
 
     @nn.compact
     def __call__(self, wide_B: jax.Array, deep_B: jax.Array, *, train: bool = False) -> jax.Array:
-        if not self.enabled:
+        if self.mode == "sum":
             return wide_B + deep_B
         h_Bx1 = residual_stack(
             wide_B[:, None],

@@ -27,7 +27,7 @@ class AFM(nn.Module):
     embedding_dim: int = 10
     attention_dim: int = 128
     attention_dropout: tuple[float, float] = (0.1, 0.1)
-    combine: str = "connection"  # or "sum"
+    combine: str = "connection"  # ctr.layers.slots.COMBINE
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
@@ -37,5 +37,5 @@ class AFM(nn.Module):
         )
         pairs_B = pooling(emb_BxFxD, train=train)
         linear_B = LinearTerm(self.spec, name="linear")(batch)
-        combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
+        combine = Combine(self.connection, self.combine, name="combine")
         return combine(linear_B, pairs_B, train=train)

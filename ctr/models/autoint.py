@@ -46,7 +46,7 @@ class AutoInt(nn.Module):
     activation: str = "relu"
     dropout: float = 0.0
     batch_norm: bool = False
-    combine: str = "connection"  # or "sum"
+    combine: str = "connection"  # ctr.layers.slots.COMBINE
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
@@ -61,6 +61,8 @@ class AutoInt(nn.Module):
         logit_B = attn_B[:, 0]
         if self.use_wide:
             logit_B = logit_B + LinearTerm(self.spec, name="linear")(batch)
+        # built before the tower check, so a typo in `combine` is an error even without a tower
+        combine = Combine(self.connection, self.combine, name="combine")
         if not self.hidden:
             return logit_B
         tower = Tower(
@@ -68,7 +70,6 @@ class AutoInt(nn.Module):
             name="tower",
         )  # fmt: skip
         deep_B = tower(emb_BxFxD.reshape(b, -1), train=train, mask_B=batch.get("mask"))[:, 0]
-        combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
         return combine(logit_B, deep_B, train=train)
 
 

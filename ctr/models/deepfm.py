@@ -24,8 +24,6 @@ from ctr.layers.slots import Combine
 from ctr.layers.tower import Tower
 from resnets import ConnectionFactory
 
-COMBINE = ("connection", "sum")
-
 
 class DeepFM(nn.Module):
     spec: FeatureSpec
@@ -35,14 +33,12 @@ class DeepFM(nn.Module):
     activation: str = "relu"
     dropout: float = 0.0
     batch_norm: bool = False
-    combine: str = "connection"
+    combine: str = "connection"  # ctr.layers.slots.COMBINE
     norm: str = "none"  # stack-level none/bn/ln around each merge (resnets/norm.py)
     norm_position: str = "pre"
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
-        if self.combine not in COMBINE:
-            raise ValueError(f"DeepFM combine={self.combine!r}; choose from {COMBINE}")
         emb_BxFxD = FeatureEmbedding(self.spec, dim=self.embedding_dim, name="embedding")(batch)
         fm_B = LinearTerm(self.spec, name="linear")(batch) + fm_interaction(emb_BxFxD)
         tower = Tower(
@@ -58,5 +54,5 @@ class DeepFM(nn.Module):
         )
         x_BxI = emb_BxFxD.reshape(emb_BxFxD.shape[0], -1)
         deep_B = tower(x_BxI, train=train, mask_B=batch.get("mask"))[:, 0]
-        combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
+        combine = Combine(self.connection, self.combine, name="combine")
         return combine(fm_B, deep_B, train=train)

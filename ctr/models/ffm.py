@@ -25,7 +25,7 @@ class FFM(nn.Module):
     spec: FeatureSpec
     connection: ConnectionFactory
     embedding_dim: int = 10
-    combine: str = "connection"  # or "sum"
+    combine: str = "connection"  # ctr.layers.slots.COMBINE
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
@@ -34,5 +34,5 @@ class FFM(nn.Module):
         emb = FeatureEmbedding(self.spec, dim=f * d, name="embedding")(batch)
         pairs_B = ffm_interaction(emb.reshape(emb.shape[0], f, f, d))
         linear_B = LinearTerm(self.spec, name="linear")(batch)
-        combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
+        combine = Combine(self.connection, self.combine, name="combine")
         return combine(linear_B, pairs_B, train=train)

@@ -24,12 +24,12 @@ class FwFM(nn.Module):
     spec: FeatureSpec
     connection: ConnectionFactory
     embedding_dim: int = 10
-    combine: str = "connection"  # or "sum"
+    combine: str = "connection"  # ctr.layers.slots.COMBINE
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
         emb_BxFxD = FeatureEmbedding(self.spec, dim=self.embedding_dim, name="embedding")(batch)
         pairs_B = FieldWeightedInteraction(name="fwfm")(emb_BxFxD)
         linear_B = LinearTerm(self.spec, name="linear")(batch)
-        combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
+        combine = Combine(self.connection, self.combine, name="combine")
         return combine(linear_B, pairs_B, train=train)

@@ -31,7 +31,7 @@ def user_item(spec: FeatureSpec, user: str | None, item: str | None) -> FeatureS
     if item is None or user not in names or item not in names:
         raise ValueError(f"NeuralCF needs two categorical fields (user, item); fields: {names}")
     fields = (spec.field(user), spec.field(item))
-    return dataclasses.replace(spec, fields=fields, user_field=None, weight_field=None)
+    return dataclasses.replace(spec, fields=fields, user_field=None)
 
 
 class NeuralCF(nn.Module):

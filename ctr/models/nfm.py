@@ -29,7 +29,7 @@ class NFM(nn.Module):
     activation: str = "relu"
     dropout: float = 0.4
     batch_norm: bool = False
-    combine: str = "connection"  # or "sum"
+    combine: str = "connection"  # ctr.layers.slots.COMBINE
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
@@ -40,5 +40,5 @@ class NFM(nn.Module):
         )  # fmt: skip
         deep_B = tower(bi_interaction(emb_BxFxD), train=train, mask_B=batch.get("mask"))[:, 0]
         wide_B = LinearTerm(self.spec, name="linear")(batch)
-        combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
+        combine = Combine(self.connection, self.combine, name="combine")
         return combine(wide_B, deep_B, train=train)

@@ -29,7 +29,7 @@ class WideDeep(nn.Module):
     activation: str = "relu"
     dropout: float = 0.6
     batch_norm: bool = True
-    combine: str = "connection"  # or "sum"
+    combine: str = "connection"  # ctr.layers.slots.COMBINE
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
@@ -41,5 +41,5 @@ class WideDeep(nn.Module):
         x_BxI = emb_BxFxD.reshape(emb_BxFxD.shape[0], -1)
         deep_B = tower(x_BxI, train=train, mask_B=batch.get("mask"))[:, 0]
         wide_B = LinearTerm(self.spec, name="linear")(batch)
-        combine = Combine(self.connection, enabled=self.combine == "connection", name="combine")
+        combine = Combine(self.connection, self.combine, name="combine")
         return combine(wide_B, deep_B, train=train)

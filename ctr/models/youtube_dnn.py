@@ -2,8 +2,8 @@
 
 Ranking (sec. 4, `YouTubeDNN`, in MODELS):
     logit = Tower([context; e_t; mean_l e_l])       (watched items averaged, fig. 7)
-The paper trains it with weighted logistic regression (positives weighted by watch time); the
-trainer applies that when the spec has a `weight_field`, nothing here changes.
+The paper trains it with weighted logistic regression (positives weighted by watch time); here
+it trains with the unweighted loss, as every model does (FeatureSpec rejects a weight_field).
 
 Candidate generation (sec. 3, `YouTubeCandidate`, not in MODELS: it returns a user vector, not
 logits (B,)):

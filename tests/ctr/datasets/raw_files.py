@@ -31,14 +31,15 @@ def bars_folder(root: pathlib.Path, *, test=True, gz=False, rows=40, seed=0) -> 
     return root
 
 
-def criteo_raw(root: pathlib.Path, rows=60, seed=0) -> pathlib.Path:
+def criteo_raw(root: pathlib.Path, rows=60, seed=0, name="train.txt", label=True) -> pathlib.Path:
+    """Kaggle TSV; label=False writes Kaggle's unlabeled test.txt layout (no label column)."""
     rng = np.random.default_rng(seed)
     lines = []
     for _ in range(rows):
         ints = [("" if rng.random() < 0.2 else str(rng.integers(-1, 400))) for _ in range(13)]
         cats = [("" if rng.random() < 0.1 else f"{rng.integers(6):08x}") for _ in range(26)]
-        lines.append("\t".join([str(rng.integers(2)), *ints, *cats]))
-    return write(root / "train.txt", "\n".join(lines) + "\n")
+        lines.append("\t".join([str(rng.integers(2))] * label + [*ints, *cats]))
+    return write(root / name, "\n".join(lines) + "\n")
 
 
 AVAZU_HEADER = (

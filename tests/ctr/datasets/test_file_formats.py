@@ -75,6 +75,48 @@ def test_criteo_raw_bucketing(tmp_path):
     )
 
 
+def test_criteo_raw_reads_valid_and_test_files(tmp_path):
+    """valid.txt / test.txt next to train.txt are those splits, row for row; vocabularies come
+    from train.txt alone (a value only in valid.txt is OOV)."""
+    raw = tmp_path / "raw"
+    train = raw_files.criteo_raw(raw, rows=60)
+    valid = raw_files.criteo_raw(raw, rows=10, seed=1, name="valid.txt")
+    raw_files.criteo_raw(raw, rows=7, seed=2, name="test.txt.gz")
+    rows = valid.read_text().splitlines()
+    rows[0] = "\t".join([*rows[0].split("\t")[:14], "ffffffff", *rows[0].split("\t")[15:]])
+    valid.write_text("\n".join(rows) + "\n")  # C1 = ffffffff: never seen in train
+    spec, splits = D.load("criteo", data_dir=tmp_path, manual_dir=raw, min_count=1)
+    assert {s: len(v["label"]) for s, v in splits.items()} == {"train": 60, "valid": 10, "test": 7}
+    for split, path in (("train", train), ("valid", valid)):
+        fields = [line.split("\t") for line in path.read_text().splitlines()]
+        np.testing.assert_array_equal(splits[split]["label"], [float(f[0]) for f in fields])
+        ids = dict(zip([f[14] for f in fields], splits[split]["C1"].tolist(), strict=True))
+        if split == "train":
+            train_ids = ids
+            assert spec.field("C1").vocab_size == len(ids) + 2 and min(ids.values()) >= 2
+        else:
+            assert ids.pop("ffffffff") == 1  # OOV
+            assert all(train_ids[v] == i for v, i in ids.items())  # same value, same id
+
+
+def test_criteo_raw_cuts_only_the_missing_split_from_train(tmp_path):
+    raw = tmp_path / "raw"
+    raw_files.criteo_raw(raw, rows=60)
+    raw_files.criteo_raw(raw, rows=7, seed=2, name="test.txt")
+    _, splits = D.load("criteo", data_dir=tmp_path, manual_dir=raw, min_count=1)
+    assert {s: len(v["label"]) for s, v in splits.items()} == {"train": 54, "valid": 6, "test": 7}
+
+
+def test_criteo_kaggle_unlabeled_test_is_an_error_unless_file_is_named(tmp_path):
+    raw = tmp_path / "raw"
+    raw_files.criteo_raw(raw, rows=60)
+    raw_files.criteo_raw(raw, rows=7, seed=2, name="test.txt", label=False)
+    with pytest.raises(D.DataError, match=r"test\.txt: 39 fields, no label.*file=train\.txt"):
+        D.load("criteo", data_dir=tmp_path, manual_dir=raw, min_count=1)
+    _, splits = D.load("criteo", data_dir=tmp_path, manual_dir=raw, min_count=1, file="train.txt")
+    assert [len(s["label"]) for s in splits.values()] == [48, 6, 6]  # train.txt alone, re-split
+
+
 def test_criteo_bars_csv(tmp_path):
     header = "label," + ",".join(criteo.INTEGER + criteo.CATEGORICAL)
     row = "0,,3,260.0" + ",1" * 10 + ",a" * 26

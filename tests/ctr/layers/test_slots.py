@@ -2,6 +2,7 @@
 
 import jax
 import numpy as np
+import pytest
 
 import resnets
 from ctr.layers.slots import Combine, slot_factory
@@ -28,6 +29,18 @@ def test_combine_scaled_learns_the_mix():
     m = Combine(resnets.get("scaled", beta_init=0.5, w="scalar", w_init=2.0))
     out, _ = m.init_with_output(jax.random.key(0), WIDE, DEEP)
     np.testing.assert_allclose(out, 0.5 * DEEP + 2.0 * WIDE, rtol=1e-6)
+
+
+def test_combine_sum_pins_the_published_sum_for_any_family():
+    m = Combine(resnets.get("scaled", beta_init=0.5, w="scalar", w_init=2.0), "sum")
+    out, variables = m.init_with_output(jax.random.key(0), WIDE, DEEP)
+    np.testing.assert_array_equal(out, WIDE + DEEP)
+    assert not variables
+
+
+def test_combine_rejects_an_unknown_mode_on_construction():
+    with pytest.raises(ValueError, match=r"combine='mean'; choose from \('connection', 'sum'\)"):
+        Combine(resnets.get("scaled"), "mean")
 
 
 def test_dag_keeps_the_published_slot():

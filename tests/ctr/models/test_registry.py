@@ -5,6 +5,8 @@ Tiny shapes (5 categorical fields of vocab 20, one behaviour sequence sharing th
 embedding 4, towers (8, 8), B=8) so one case stays well under a second on a CPU.
 """
 
+import dataclasses
+
 import chex
 import jax
 import numpy as np
@@ -86,3 +88,22 @@ def test_model_family_pair(name, family):
 def test_incompatible_pairs_raise(pair):
     with pytest.raises(ValueError, match=pair[0]):
         check_compatible(*pair)
+
+
+# Models with a wide+deep `combine` slot (ctr.layers.slots.COMBINE): a typo must not fall back
+# to the published sum.
+COMBINE_MODELS = sorted(
+    m for m, cls in MODELS.items() if "combine" in {f.name for f in dataclasses.fields(cls)}
+)
+
+
+@pytest.mark.parametrize("name", COMBINE_MODELS)
+def test_combine_typo_raises(name):
+    cls = MODELS[name]
+    model = cls(
+        spec=SPEC, connection=resnets.get("scaled"), embedding_dim=D, **small_options(cls),
+        combine="Sum",
+    )  # fmt: skip
+    expected = rf"{cls.__name__}: combine='Sum'; choose from \('connection', 'sum'\)"
+    with pytest.raises(ValueError, match=expected):
+        model.init(jax.random.key(0), _batch())
