@@ -300,9 +300,10 @@ def families_frappe_all() -> list[RunConfig]:
 
 def families_frappe_cpu() -> list[RunConfig]:
     """CPU subset of families_frappe_all (~1 h on 2 cores): one model per residual slot kind,
-    DNN (MLP tower), DCN (cross layers + tower), xDeepFM (CIN + tower + combination) and FM
-    (the combination slot only), x the 6 families, seed 2021, at most 12 epochs (BARS runs
-    stop at epoch 14-19, so a capped run can end before the patience rule does)."""
+    DNN (MLP tower), DCN (cross layers + tower) and xDeepFM (CIN + tower + combination) x the 6
+    families, plus FM once as a reference (it has no residual slot), seed 2021, at most 12
+    epochs (BARS runs stop at epoch 14-19, so a capped run can end before the patience rule
+    does)."""
     return [
         bars_run(m, f, BARS_SEED, sweep="families_frappe_cpu", max_epochs=12)
         for m in ("fm", "dnn", "dcn", "xdeepfm")

@@ -30,6 +30,4 @@ class SequenceResidual(nn.Module):
         def branch(h: jax.Array) -> jax.Array:
             return delta(self.block(h, train=train))
 
-        return residual_stack(
-            x, [branch], self.connection, train=train, names=[""], fixed_width=True
-        )
+        return residual_stack(x, [branch], self.connection, train=train, names=[""])

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import resnets
-from ctr.layers.slots import Combine, slot_factory
+from ctr.layers.slots import Combine
+from resnets import slot_factory
 
 WIDE = np.array([0.5, -1.0, 2.0], np.float32)
 DEEP = np.array([1.5, 0.25, -3.0], np.float32)
@@ -47,3 +48,4 @@ def test_dag_keeps_the_published_slot():
     dag = resnets.get("dag")
     assert slot_factory(dag, builtin_shortcut=True).family == "identity"
     assert slot_factory(dag, fixed_width=True).family == "none"
+    assert slot_factory(dag, mlp_tower=True).family == "dag"
