@@ -54,6 +54,7 @@ def run_layers(h0: jax.Array, layers: Sequence[Layer], *, train: bool, every_lay
         state = layer.conn.write(state, layer.block(layer.pre(x) if layer.pre else x), train=train)
         if layer.post is not None:
             state = layer.conn.transform(state, layer.post)
+        layer.conn.record(state)
         if every_layer:
             outputs.append(layer.conn.readout(state))
     return outputs if every_layer else layers[-1].conn.readout(state)

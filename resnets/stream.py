@@ -9,7 +9,10 @@ A residual stack of depth L carries a state S (a pytree) from layer to layer:
 
 plus `transform(S, fn)`, which applies fn to the part of S that is the layer's output state
 h_{k+1} (post-norm, and the post-merge activations of published layers such as AutoInt's ReLU
-or Deep Crossing's ReLU(BN(.))), so the caller's modules run in the caller's scope.
+or Deep Crossing's ReLU(BN(.))), so the caller's modules run in the caller's scope, and
+`current(S)`, a parameter-free view of the state after a layer at the stack's width, which the
+loop records as `intermediates/<conn>/state` when that collection is mutable (per-layer
+analysis, causality tests) and which costs nothing otherwise.
 
 `Stream` is the 2015-2020 special case: S = hist = [h_0, ..., h_k], read = readout = hist[-1],
 write(S, fx) = S + [merge(hist, fx)], where a family's `__call__(hist, fx, *, train)` is its
@@ -68,6 +71,15 @@ class Stream(nn.Module):
     def transform(self, state: State, fn: Callable[[jax.Array], jax.Array]) -> State:
         return [*state[:-1], fn(state[-1])]
 
+    @nn.nowrap
+    def current(self, state: State) -> jax.Array:
+        return state[-1]
+
+    def record(self, state: State) -> None:
+        """Sows `current(state)` as this connection's "state" when intermediates are wanted."""
+        if self.is_mutable_collection("intermediates"):
+            self.sow("intermediates", "state", self.current(state))
+
 
 class StateStream(Stream):
     """Families with their own state: `init_step`, `read_step`, `write_step`, `readout_step`
@@ -99,6 +111,14 @@ class StateStream(Stream):
         raise NotImplementedError
 
     def readout_step(self, state):
+        raise NotImplementedError
+
+    @nn.nowrap
+    def transform(self, state, fn):
+        raise NotImplementedError
+
+    @nn.nowrap
+    def current(self, state):
         raise NotImplementedError
 
 

@@ -32,7 +32,6 @@ import jax
 
 from resnets import ConnectionFactory, residual_stack
 
-
 COMBINE = ("connection", "sum")  # the family's merge, or always the published sum
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import re
 from typing import Any, NamedTuple
 
 import flax
@@ -77,7 +76,11 @@ def block_activations(model, variables, batch) -> dict[str, np.ndarray]:
         mutable=["intermediates"],
     )
     flat = flax.traverse_util.flatten_dict(state["intermediates"], sep="/")
-    return {k.removesuffix("/__call__"): np.asarray(v[0]) for k, v in flat.items()}
+    return {
+        k.removesuffix("/__call__"): np.asarray(v[0])
+        for k, v in flat.items()
+        if k.endswith("/__call__")  # the loop also records each layer's state
+    }
 
 
 class LoadedRun(NamedTuple):
@@ -126,21 +129,15 @@ def load_run(run_dir, *, which: str = "best", data=None, data_dir=None, manual_d
 
 
 def state_activations(model, variables, batch) -> dict[str, np.ndarray]:
-    """The tower states h_1..h_L (each connection's output, keyed "tower/conn_i"), eval mode."""
-    _, state = model.apply(
-        variables,
-        batch,
-        train=False,
-        capture_intermediates=lambda module, method: (
-            method == "__call__" and re.fullmatch(r"conn(_\d+)?", module.name or "") is not None
-        ),
-        mutable=["intermediates"],
-    )
+    """The tower states h_1..h_L (what each layer leaves in the residual stream, as the loop
+    records it: resnets.stream `current`), keyed "tower/conn_i", eval mode."""
+    _, state = model.apply(variables, batch, train=False, mutable=["intermediates"])
     flat = flax.traverse_util.flatten_dict(state["intermediates"], sep="/")
     # a shared connection ("conn") is one module called once per layer: one entry per call
     return {
-        f"{k.removesuffix('/__call__')}" + (f"@{i}" if len(v) > 1 else ""): np.asarray(a)
+        k.removesuffix("/state") + (f"@{i}" if len(v) > 1 else ""): np.asarray(a)
         for k, v in flat.items()
+        if k.endswith("/state")
         for i, a in enumerate(v)
     }
 

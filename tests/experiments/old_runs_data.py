@@ -23,7 +23,13 @@ def _cfg(model, family, options=None, data=TABULAR, shared=False, **model_option
 
 
 CONFIGS = [
-    _cfg("dnn", "dense", {"init": "resnet", "granularity": "channel", "project": True}, hidden=[8, 8], norm="bn"),
+    _cfg(
+        "dnn",
+        "dense",
+        {"init": "resnet", "granularity": "channel", "project": True},
+        hidden=[8, 8],
+        norm="bn",
+    ),
     _cfg("dnn", "dag", {"init": "mlp", "group": 4}, hidden=[8, 8]),
     _cfg("dnn", "rezero", shared=True, hidden=[8, 8], norm="ln", norm_position="post"),
     _cfg("deepfm", "gated", hidden=[8, 8], batch_norm=True),
@@ -32,7 +38,9 @@ CONFIGS = [
     _cfg("autoint_plus", "scaled", hidden=[8], attention_layers=2, attention_dim=8, num_heads=2),
     _cfg("deep_crossing", "none", residual_units=[8, 8]),
     _cfg("bst", "identity", data=SEQUENCE, hidden=[8], num_heads=2),
-    _cfg("gru4rec", "dense", {"init": "uniform", "project": True}, data=SEQUENCE, hidden=[8], depth=2),
+    _cfg(
+        "gru4rec", "dense", {"init": "uniform", "project": True}, data=SEQUENCE, hidden=[8], depth=2
+    ),
 ]
 
 

@@ -113,13 +113,11 @@ def test_no_state_depends_on_a_later_layer(x_BxD):
         params = model.init(jax.random.key(0), x_BxD)["params"]
 
         def states(p, model=model):
-            _, state = model.apply(
-                {"params": p}, x_BxD, capture_intermediates=True, mutable=["intermediates"]
-            )
+            _, state = model.apply({"params": p}, x_BxD, mutable=["intermediates"])
             inter = state["intermediates"]
             if "conn" in inter:
-                return list(inter["conn"]["__call__"])
-            return [inter[f"conn_{k}"]["__call__"][0] for k in range(DEPTH)]
+                return list(inter["conn"]["state"])
+            return [inter[f"conn_{k}"]["state"][0] for k in range(DEPTH)]
 
         for k in range(DEPTH):
             r = jax.random.normal(jax.random.key(k), states(params)[k].shape)
