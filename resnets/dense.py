@@ -44,6 +44,7 @@ class DenseConnection(Stream):
     """h_{k+1} = Σ_{j≤k} A_{k+1,j} ⊙ h_j + A_{k+1,k+1} ⊙ f(x) (learned causal adjacency)."""
 
     renamed = {"init": "preset"}
+    learned = ("adjacency", "gate_logits")
     shared_note = "needs max_depth"
 
     granularity: str = "edge"

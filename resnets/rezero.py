@@ -16,6 +16,8 @@ from resnets.stream import Stream, fit_width
 class ReZeroConnection(Stream):
     """h_{k+1} = x + β ⊙ f(x) with β init 0 (scalar or per-channel)."""
 
+    learned = ("beta",)
+
     beta: str = "scalar"
     beta_init: float = 0.0
 

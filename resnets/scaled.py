@@ -32,6 +32,8 @@ def channel_param(module: nn.Module, name: str, kind: str, width: int, init: flo
 class ScaledConnection(Stream):
     """h_{k+1} = β ⊙ f(x) + w ⊙ x; β scalar|channel, w one|scalar|channel|lowrank|full."""
 
+    learned = ("beta", "w", "w_a", "w_b")
+
     beta: str = "scalar"
     beta_init: float = 1.0
     w: str = "one"

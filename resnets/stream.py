@@ -27,7 +27,8 @@ Class-level facts the rest of the code reads instead of testing family names:
                layer by layer; in slots that are not MLP towers the published form stays;
   fixed_width  options that keep the width when a slot needs it (concat: project=True);
   renamed      old option names still read from stored configs, {old: new};
-  shared_note  what `shared=True` needs, for `resctr families` (checked by `check_options`).
+  shared_note  what `shared=True` needs, for `resctr families` (checked by `check_options`);
+  learned      parameter leaf names worth logging (resnets.summary reads them by path).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Stream(nn.Module):
     fixed_width: ClassVar[dict[str, Any]] = {}
     renamed: ClassVar[dict[str, str]] = {}
     shared_note: ClassVar[str] = ""
+    learned: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def check_options(cls, options: dict[str, Any], *, shared: bool) -> None:
