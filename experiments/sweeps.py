@@ -312,6 +312,42 @@ def families_frappe_cpu() -> list[RunConfig]:
     ]
 
 
+MODERN_FAMILIES = (
+    "none", "identity", "scaled", "dense",
+    "hyper", "mhc", "attnres", "deres", "laurel", "residual",
+)  # fmt: skip
+# (model, tower override): the BARS models whose towers are where the 2024-26 families compete
+MODERN_MODELS = (
+    ("dnn", {}),
+    ("dnn", {"hidden": [400] * 8}),
+    ("deepfm", {}),
+    ("dcnv2", {}),
+    ("finalmlp", {}),
+)
+
+
+def modern_frappe(models=MODERN_MODELS, sweep="modern_frappe") -> list[RunConfig]:
+    """Do the residual families of 2024-26 (hyper-connections, mHC, attention over depth,
+    DeRes, LAuReL, ResiDual) beat the published plain architecture of BARS models on Frappe_x1,
+    where the 2015-20 shortcuts did not (families_frappe)? BARS settings per model, 3 seeds,
+    paired against `none`; the 8 x 400 DNN asks whether depth is where they start to pay."""
+    runs = []
+    for model, tower in models:
+        for family in MODERN_FAMILIES:
+            for seed in BARS_SEEDS:
+                run = bars_run(model, family, seed, sweep=sweep)
+                options = {**run.model.options, **tower}
+                runs.append(
+                    dataclasses.replace(run, model=dataclasses.replace(run.model, options=options))
+                )
+    return runs
+
+
+def modern_frappe_cpu() -> list[RunConfig]:
+    """CPU subset of modern_frappe: the 3 x 400 BARS DNN tower only (30 runs)."""
+    return modern_frappe(models=MODERN_MODELS[:1], sweep="modern_frappe_cpu")
+
+
 def gbdt_frappe() -> list[RunConfig]:
     """GBDT+LR (issue 10) against LR and FM on Frappe_x1, 3 seeds: do the leaves of 30 boosted
     trees (fitted once on train, cached) add to the raw fields what FM's pairwise factors add?
@@ -394,7 +430,12 @@ def seq_wrappers_cpu() -> list[RunConfig]:
 
 # The family `resctr table` pairs each row with, where the sweep's question is "does any family
 # beat the published architecture" (connection `none`) rather than "does it beat identity".
-BASELINES = {"families_frappe_all": "none", "families_frappe_cpu": "none"}
+BASELINES = {
+    "families_frappe_all": "none",
+    "families_frappe_cpu": "none",
+    "modern_frappe": "none",
+    "modern_frappe_cpu": "none",
+}
 
 SWEEPS = {
     "smoke": smoke,
@@ -406,6 +447,8 @@ SWEEPS = {
     "families_frappe_all": families_frappe_all,
     "families_frappe_cpu": families_frappe_cpu,
     "gbdt_frappe": gbdt_frappe,
+    "modern_frappe": modern_frappe,
+    "modern_frappe_cpu": modern_frappe_cpu,
     "seq_amazon": seq_amazon,
     "seq_wrappers": seq_wrappers,
     "seq_wrappers_cpu": seq_wrappers_cpu,
