@@ -3,13 +3,14 @@
 RESCTR_FAULT="POINT:N" makes a process SIGKILL itself the N-th time it reaches POINT (N=1 when
 left out), a place where a kill is hard to time from outside:
 
-  metrics.jsonl  half of a metrics line appended (a torn line)
-  config.json    half of the temp file of an atomic JSON write written (before its rename)
-  result.json    the same for the result
-  ckpt           a checkpoint folder or one of its items written, not yet renamed into place
-                 (Orbax's commit)
-  saved          a checkpoint committed, the run's next write not yet made
-  finished       result.json in place, the run folder not yet closed (its lock still held)
+  metrics.jsonl      half of a metrics line appended (a torn line)
+  config.json.tmp    half of the temp file of config.json written (it is renamed into place)
+  result.json.tmp    the same for result.json
+  metrics.jsonl.tmp  the same for metrics.jsonl rewritten on resume (later rows dropped)
+  ckpt               a checkpoint folder or one of its items written, not yet renamed into
+                     place (Orbax's commit)
+  saved              a checkpoint committed, the run's next write not yet made
+  finished           result.json in place, the run folder not yet closed (its lock still held)
 
 Unset, as always outside tests, `point` is one comparison and nothing is patched.
 """
@@ -19,7 +20,8 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("metrics.jsonl", "config.json", "result.json", "ckpt", "saved", "finished")
+POINTS = ("metrics.jsonl", "config.json.tmp", "result.json.tmp", "metrics.jsonl.tmp", "ckpt",
+          "saved", "finished")  # fmt: skip
 
 _point, _, _count = os.environ.get("RESCTR_FAULT", "").partition(":")
 if _point and (_point not in POINTS or not (_count or "1").isdigit()):

@@ -52,7 +52,7 @@ def write_atomic(path: pathlib.Path, text: str) -> None:
         try:
             with os.fdopen(fd, "w") as f:
                 f.write(text[: len(text) // 2])
-                faults.point(path.name, f)
+                faults.point(f"{path.name}.tmp", f)
                 f.write(text[len(text) // 2 :])
                 f.flush()
                 os.fsync(f.fileno())
@@ -139,7 +139,7 @@ class RunDir:
             if code is None:
                 raise
             n = int(code[1])
-            raise RunDirError(n, os.strerror(n), f"{self.ckpt / str(epoch)} (checkpoint)") from e
+            raise RunDirError(n, os.strerror(n), str(self.ckpt / str(epoch))) from e
         faults.point("saved")
 
     def restore_latest(self, abstract: Any) -> tuple[Any, dict] | None:
