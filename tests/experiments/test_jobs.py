@@ -2,6 +2,7 @@
 the parent's options, and finish a sweep with the same results as one process."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -35,6 +36,7 @@ def test_worker_argv_carries_the_parents_options():
     assert child[:3] == [sys.executable, "-m", "experiments.cli"]
     parsed = cli.build_parser().parse_args(child[3:])
     assert parsed.shard == (5, 6) and parsed.jobs == 1 and not parsed.progress
+    assert parsed.parent_pid == os.getpid()  # the worker ends when this process does
     for name in ("sweep", "workdir", "manual_dir", "only", "checkpoint_every", "set", "data_dir"):
         assert getattr(parsed, name) == getattr(args, name), name
 
