@@ -21,6 +21,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import tempfile
 import warnings
 from typing import Any
@@ -103,18 +104,19 @@ class RunDir:
         return None
 
     def start(self, config_json: dict) -> None:
-        """Writes config.json; removes temp files a killed writer left (the caller owns the run:
-        holds its lock, or is the only process writing it)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        for tmp in self.root.glob("*.tmp"):
-            tmp.unlink()
+        """Writes config.json; removes the temp files and Orbax temp folders a killed writer
+        left (the caller owns the run: holds its lock, or is the only process writing it)."""
+        with writing(self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
+            for tmp in self.root.glob("*.tmp"):
+                tmp.unlink()
+            for tmp in self.ckpt.glob(f"*{ocp.path.atomicity.TMP_DIR_SUFFIX}*"):
+                shutil.rmtree(tmp)
         write_json_atomic(self.config, config_json)
 
     def manager(self) -> ocp.CheckpointManager:
         if self._mngr is None:
-            options = ocp.CheckpointManagerOptions(
-                max_to_keep=2, enable_async_checkpointing=False, cleanup_tmp_directories=True
-            )
+            options = ocp.CheckpointManagerOptions(max_to_keep=2, enable_async_checkpointing=False)
             with writing(self.ckpt):
                 self._mngr = ocp.CheckpointManager(self.ckpt.absolute(), options=options)
         return self._mngr

@@ -55,10 +55,12 @@ def test_one_lock_holder_at_a_time(tmp_path):
 
 def test_start_removes_temp_files_of_a_killed_writer(tmp_path):
     rd = RunDir(tmp_path / "run")
-    rd.root.mkdir()
+    (rd.ckpt / "3.orbax-checkpoint-tmp" / "state").mkdir(parents=True)
+    (rd.ckpt / "2").mkdir()
     (rd.root / "result.jsonab12.tmp").write_text('{"run_id": ')
     rd.start({"seed": 0})
-    assert sorted(p.name for p in rd.root.iterdir()) == ["config.json"]
+    assert sorted(p.name for p in rd.root.iterdir()) == ["ckpt", "config.json"]
+    assert [p.name for p in rd.ckpt.iterdir()] == ["2"]
 
 
 def test_an_unwritable_run_folder_names_the_path_and_the_os_error(tmp_path):
