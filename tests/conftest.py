@@ -33,4 +33,6 @@ def shared_data() -> pathlib.Path:
 
 
 def pytest_report_header(config):
-    return f"jax {jax.__version__}, " + ", ".join(f"{k}={os.environ[k]}" for k in (*TEST_JAX_ENV, "JAX_PLATFORMS"))
+    return f"jax {jax.__version__}, " + ", ".join(
+        f"{k}={os.environ[k]}" for k in (*TEST_JAX_ENV, "JAX_PLATFORMS")
+    )

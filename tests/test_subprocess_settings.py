@@ -18,7 +18,9 @@ print(json.dumps({"settings": [jax.config.values[k] for k in keys], "y": np.asar
 
 
 def test_a_subprocess_has_the_test_processs_jax_settings_and_numbers():
-    child = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    child = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=True
+    )
     scope: dict = {}
     exec(PROBE.replace("print(", "result = ("), scope)
     here = json.loads(scope["result"])
