@@ -39,6 +39,7 @@ def register(sub) -> None:
     run.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="train the sweep as N concurrent worker processes on this machine "
                      "(each its own shard: small models then keep one GPU busy)")  # fmt: skip
+    run.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # a --jobs worker's
     run.add_argument("--no-progress", dest="progress", action="store_false",
                      help="no progress bar (for logs)")  # fmt: skip
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -71,8 +72,16 @@ def enable_compile_cache() -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 
 
+def unwritable(workdir: pathlib.Path, e: OSError) -> SystemExit:
+    return SystemExit(
+        f"cannot write {workdir}: {e}\nMake it writable (and free space on its disk), then "
+        "rerun the same command: finished runs are kept, unfinished ones resume."
+    )
+
+
 def cmd_run(args) -> int:
     from experiments.configs import apply_overrides
+    from experiments.rundir import RunDirError
     from experiments.runner import run_sweep, select
     from experiments.sweeps import SWEEPS
 
@@ -85,6 +94,10 @@ def cmd_run(args) -> int:
             done = (workdir / c.run_id / "result.json").exists()
             print(f"{'done' if done else 'todo'}  {c.run_id}")
         return 0
+    if getattr(args, "parent_pid", None) is not None:
+        from experiments.jobs import exit_with_parent
+
+        exit_with_parent(args.parent_pid)
     if args.jobs < 1:
         raise SystemExit(f"--jobs wants N >= 1, got {args.jobs}")
     if args.jobs > 1:
@@ -92,7 +105,10 @@ def cmd_run(args) -> int:
             raise SystemExit("--jobs and --distributed do not combine: run one process per host")
         from experiments.jobs import run_jobs
 
-        return run_jobs(args, select(configs, args.only, args.shard), workdir, args.jobs)
+        try:
+            return run_jobs(args, select(configs, args.only, args.shard), workdir, args.jobs)
+        except RunDirError as e:
+            raise unwritable(workdir, e) from e
     enable_compile_cache()
     if getattr(args, "distributed", False):
         import jax
@@ -118,6 +134,8 @@ def cmd_run(args) -> int:
     except RuntimeError as e:  # some groups failed; the others are done and kept
         print(f"{e} (tracebacks above); rerun the same command to retry them")
         return 1
+    except RunDirError as e:
+        raise unwritable(workdir, e) from e
     print(f"{len(results)} runs in {workdir} ({time.perf_counter() - t0:.0f} s this call)")
     return 0
 

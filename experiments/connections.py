@@ -13,19 +13,18 @@ entries never move from 0).
 
 from __future__ import annotations
 
-import json
-import pathlib
 import re
 
 import numpy as np
+
+from experiments.rundir import RunDir
 
 _LAYER = re.compile(r"(?:(.*)/)?conn_(\d+)/(.+)")
 
 
 def history(run_dir) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(epochs_E, {parameter path: array (E, ...)}) of the per-epoch connection quantities."""
-    f = pathlib.Path(run_dir) / "metrics.jsonl"
-    rows = [json.loads(x) for x in f.read_text().splitlines() if x] if f.exists() else []
+    rows = RunDir(run_dir).read_metrics()
     rows = [r for r in rows if "train_loss" in r]  # a diverged epoch has no values
     keys = sorted({k for r in rows for k in r if k.startswith("conn/")})
     out = {k.removeprefix("conn/"): np.asarray([r[k] for r in rows if k in r]) for k in keys}

@@ -10,6 +10,9 @@ host's own keys, dealt round-robin. Each worker gets 0.9/N of the GPU memory (JA
 75% per process by default, so a second process would fail to allocate), logs to
 WORKDIR/jobs/K-of-N.log, and the parent shows one progress bar over the sweep's run folders.
 Data sets are prepared once in the parent: workers would otherwise race to write one cache.
+
+A worker ends within a second of its parent, however the parent ends (a SIGKILLed parent cannot
+stop them): an orphan would train on unseen, holding its runs' locks against a rerun.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ import pathlib
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from tqdm import tqdm
 
 from experiments.configs import RunConfig
-from experiments.rundir import RunDir
+from experiments.rundir import RunDir, writing
 
 MEMORY_ENV = ("XLA_PYTHON_CLIENT_MEM_FRACTION", "XLA_PYTHON_CLIENT_PREALLOCATE")
 
@@ -38,6 +42,7 @@ def worker_argv(args, shard: tuple[int, int]) -> list[str]:
     """The `resctr run` command line of one worker: the parent's options, its own shard."""
     argv = [sys.executable, "-m", "experiments.cli", "run", "--sweep", args.sweep]
     argv += ["--workdir", str(args.workdir), "--shard", f"{shard[0]}/{shard[1]}"]
+    argv += ["--parent-pid", str(os.getpid())]
     for flag, value in (
         ("--data-dir", args.data_dir),
         ("--manual-dir", args.manual_dir),
@@ -48,6 +53,18 @@ def worker_argv(args, shard: tuple[int, int]) -> list[str]:
     for item in args.set:
         argv += ["--set", item]
     return argv + ["--no-progress"]
+
+
+def exit_with_parent(pid: int, poll_s: float = 0.5) -> None:
+    """In a worker: SIGKILLs this process once `pid` is no longer its parent (the parent ended
+    and the worker was handed to another). Every write of a run folder is kill-safe."""
+
+    def watch() -> None:
+        while os.getppid() == pid:
+            time.sleep(poll_s)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def worker_env(n: int) -> dict:
@@ -74,11 +91,12 @@ def run_jobs(args, configs: list[RunConfig], workdir: pathlib.Path, n: int) -> i
     """Runs the selected `configs` as `n` worker processes; 0 when every worker succeeded."""
     prepare_data(configs, args.data_dir, args.manual_dir)
     logs = workdir / "jobs"
-    logs.mkdir(parents=True, exist_ok=True)
+    with writing(logs):
+        logs.mkdir(parents=True, exist_ok=True)
     workers = []
     for k in range(n):
         log = logs / f"{k}-of-{n}.log"
-        with open(log, "w") as out:
+        with writing(log), open(log, "w") as out:
             argv = worker_argv(args, worker_shard(args.shard, k, n))
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=worker_env(n))
         workers.append((proc, log))
@@ -97,7 +115,7 @@ def run_jobs(args, configs: list[RunConfig], workdir: pathlib.Path, n: int) -> i
         for p, _ in workers:
             if p.poll() is None:
                 p.terminate()
-    failed = [str(log) for p, log in workers if p.returncode != 0]
+    failed = [f"{log} (exit {p.returncode})" for p, log in workers if p.returncode != 0]
     done = sum(d.is_done() for d in dirs)
     print(f"{done} of {len(dirs)} runs done in {workdir} by {n} workers "
           f"({time.perf_counter() - t0:.0f} s this call)")  # fmt: skip

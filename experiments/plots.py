@@ -17,12 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from experiments import connections  # noqa: E402
+from experiments.rundir import RunDir  # noqa: E402
 from experiments.tables import load_results, summarize  # noqa: E402
-
-
-def _metrics(path: str) -> list[dict]:
-    f = pathlib.Path(path) / "metrics.jsonl"
-    return [json.loads(x) for x in f.read_text().splitlines() if x] if f.exists() else []
 
 
 def learning_curves(df, out: pathlib.Path) -> pathlib.Path:
@@ -32,7 +28,7 @@ def learning_curves(df, out: pathlib.Path) -> pathlib.Path:
     for ax, model in zip(axes[0], models, strict=True):
         seen = set()
         for _, r in df[df["model"] == model].iterrows():
-            rows = [m for m in _metrics(r["path"]) if "valid_auc" in m]
+            rows = [m for m in RunDir(r["path"]).read_metrics() if "valid_auc" in m]
             label = None if r["family"] in seen else r["family"]
             seen.add(r["family"])
             ax.plot([m["epoch"] for m in rows], [m["valid_auc"] for m in rows],

@@ -2,13 +2,14 @@
 the parent's options, and finish a sweep with the same results as one process."""
 
 import json
-import pathlib
+import os
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
+from runner_helpers import processes_mentioning
 
 from experiments import cli, jobs
 from experiments.runner import select
@@ -35,6 +36,7 @@ def test_worker_argv_carries_the_parents_options():
     assert child[:3] == [sys.executable, "-m", "experiments.cli"]
     parsed = cli.build_parser().parse_args(child[3:])
     assert parsed.shard == (5, 6) and parsed.jobs == 1 and not parsed.progress
+    assert parsed.parent_pid == os.getpid()  # the worker ends when this process does
     for name in ("sweep", "workdir", "manual_dir", "only", "checkpoint_every", "set", "data_dir"):
         assert getattr(parsed, name) == getattr(args, name), name
 
@@ -74,17 +76,6 @@ def test_two_workers_finish_the_sweep_like_one_process(tmp_path):
     assert logs == ["0-of-2.log", "1-of-2.log"]
 
 
-def _processes_mentioning(text: str) -> list[int]:
-    pids = []
-    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if text in cmdline.read_bytes().decode(errors="replace"):
-                pids.append(int(cmdline.parent.name))
-        except OSError:  # the process ended while we looked
-            pass
-    return pids
-
-
 @pytest.mark.slow
 def test_killing_the_parent_stops_its_workers(tmp_path):
     workdir = tmp_path / "killed"
@@ -92,12 +83,12 @@ def test_killing_the_parent_stops_its_workers(tmp_path):
             "--workdir", str(workdir), "--data-dir", str(tmp_path / "data")]  # fmt: skip
     parent = subprocess.Popen(argv)
     deadline = time.monotonic() + 60
-    while len(_processes_mentioning(str(workdir))) < 3 and time.monotonic() < deadline:
+    while len(processes_mentioning(str(workdir))) < 3 and time.monotonic() < deadline:
         time.sleep(0.2)  # the parent and both workers
-    assert len(_processes_mentioning(str(workdir))) == 3
+    assert len(processes_mentioning(str(workdir))) == 3
     parent.send_signal(signal.SIGTERM)
     assert parent.wait(timeout=30) == 128 + signal.SIGTERM
     deadline = time.monotonic() + 30
-    while _processes_mentioning(str(workdir)) and time.monotonic() < deadline:
+    while processes_mentioning(str(workdir)) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _processes_mentioning(str(workdir)) == []
+    assert processes_mentioning(str(workdir)) == []
