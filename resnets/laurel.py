@@ -52,8 +52,15 @@ class LaurelConnection(Stream):
     """x_{i+1} = α f(x_i) + β (x_i + x_i A B + Σ_j γ_j h_j(x_{i-j})), parts by variant (LAuReL)."""
 
     learned: ClassVar[tuple[str, ...]] = (
-        *("alpha", "beta", "alpha_logit", "beta_logit", "gamma"),
-        *("lr_a", "lr_b", "pa_a", "pa_b"),
+        "alpha",
+        "beta",
+        "alpha_logit",
+        "beta_logit",
+        "gamma",
+        "lr_a",
+        "lr_b",
+        "pa_a",
+        "pa_b",
     )
 
     variant: str = "rw+lr"
