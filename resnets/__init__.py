@@ -17,7 +17,9 @@ from resnets.dense import DenseConnection
 from resnets.factory import ConnectionFactory, legacy_options, make_factory
 from resnets.gated import GatedConnection
 from resnets.identity import IdentityConnection
+from resnets.laurel import LaurelConnection
 from resnets.none import NoConnection
+from resnets.residual import ResiDualConnection
 from resnets.rezero import ReZeroConnection
 from resnets.scaled import ScaledConnection
 from resnets.stack import Layer, MLPTower, ResidualStack, residual_stack, run_layers, slot_factory
@@ -33,6 +35,8 @@ CONNECTIONS: dict[str, type[Stream]] = {
     "gated": GatedConnection,
     "dense": DenseConnection,
     "dag": DagConnection,
+    "laurel": LaurelConnection,
+    "residual": ResiDualConnection,
 }
 
 

@@ -1,8 +1,10 @@
 """The one residual loop: every residual slot of every model runs through `run_layers`.
 
 `residual_stack` is what slots call: it resolves the slot's family (a published shortcut for
-`none`, a fixed width, a fused tower), builds one connection per layer (`conn_{i}`, or one
-shared `conn`) and the stack-level norms in the caller's scope, then runs the layers:
+`none` or for a family that cannot merge states that narrow, a fixed width, a fused tower),
+lets the family refuse the stack's norm placement (`check_stack`), builds one connection per
+layer (`conn_{i}`, or one shared `conn`) and the stack-level norms in the caller's scope, then
+runs the layers:
 
     S = conn_0.init_state(h_0)
     for each layer k:  x = read(S); S = write(S, f_k(Pre_k(x))); S = transform(S, Post_k)
@@ -66,14 +68,23 @@ def slot_factory(
     builtin_shortcut: bool = False,
     fixed_width: bool = False,
     mlp_tower: bool = False,
+    width: int | None = None,
 ) -> ConnectionFactory:
     """The family a slot really runs: the published shortcut (identity) for a plain family where
-    the layer has one, concat projected where the width is fixed, and the published form where
-    a fused family has no MLP tower to rewire."""
+    the layer has one, and for a family that cannot merge states of the slot's input `width`
+    (its `min_width`; without a shortcut that is an error), concat projected where the width is
+    fixed, and the published form where a fused family has no MLP tower to rewire."""
     from resnets import get  # the registry imports this module
 
     if factory.cls.fused and not mlp_tower:
         factory = get("none", shared=factory.shared)
+    if width is not None and width < factory.cls.min_width:
+        if not builtin_shortcut:
+            raise ValueError(
+                f"{factory.family} needs states at least {factory.cls.min_width} wide and this "
+                f"slot's state is {width} wide: choose another family for this slot"
+            )
+        factory = get("identity", shared=factory.shared)
     if builtin_shortcut and factory.cls.plain:
         factory = get("identity", shared=factory.shared)
     return factory.replace(**factory.cls.fixed_width) if fixed_width else factory
@@ -107,7 +118,9 @@ def residual_stack(
         builtin_shortcut=builtin_shortcut,
         fixed_width=fixed_width,
         mlp_tower=mlp_tower is not None,
+        width=h0.shape[-1],
     )
+    factory.cls.check_stack(norm=norm, norm_position=norm_position)
     if not blocks:
         return [] if every_layer else h0
     if factory.cls.fused:

@@ -25,6 +25,9 @@ Class-level facts the rest of the code reads instead of testing family names:
                zero-initialised output projections stay random (a zero plain branch is dead);
   fused        the family replaces a whole MLP tower (dag's neuron graph) rather than merging
                layer by layer; in slots that are not MLP towers the published form stays;
+  min_width    the narrowest state the family can merge (ResiDual: 2, a LayerNorm over one
+               feature is a constant); a narrower slot with a built-in shortcut (the 1-wide
+               wide+deep sum) keeps the shortcut, any other raises;
   fixed_width  options that keep the width when a slot needs it (concat: project=True);
   renamed      old option names still read from stored configs, {old: new};
   shared_note  what `shared=True` needs, for `resctr families` (checked by `check_options`);
@@ -47,6 +50,7 @@ class Stream(nn.Module):
 
     plain: ClassVar[bool] = False
     fused: ClassVar[bool] = False
+    min_width: ClassVar[int] = 1
     fixed_width: ClassVar[dict[str, Any]] = {}
     renamed: ClassVar[dict[str, str]] = {}
     shared_note: ClassVar[str] = ""
@@ -56,6 +60,11 @@ class Stream(nn.Module):
     def check_options(cls, options: dict[str, Any], *, shared: bool) -> None:
         """Checks that need several options at once (ValueError); single options are checked
         where they are used."""
+
+    @classmethod
+    def check_stack(cls, *, norm: str, norm_position: str) -> None:
+        """Reject a stack-level norm placement the family cannot take (ValueError); the loop
+        calls it once per stack."""
 
     def init_state(self, h0: jax.Array) -> State:
         return [h0]

@@ -20,7 +20,8 @@ Fixed width. Cross layers, CIN, attention and sequence stacks declare a fixed wi
 Wide + deep. Models whose logit is a sum wide + deep (Wide&Deep, xDeepFM, NFM, FiBiNET, AutoInt+,
 and the linear + pairwise sum of FFM/FwFM/AFM) treat that sum as one more slot with a built-in
 identity shortcut: a one-layer stack from h_0 = wide whose block outputs deep, on width-1 states,
-so `scaled` learns β·deep + w·wide, `gated` a highway mix, `concat` a learned W[deep, wide].
+so `scaled` learns β·deep + w·wide, `gated` a highway mix, `concat` a learned W[deep, wide];
+a family that cannot merge 1-wide states (`residual`, its `min_width`) keeps the sum there.
 Their `combine` option (COMBINE) is checked here, once for all of them: "sum" pins the published
 sum for every family.
 """

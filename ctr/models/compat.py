@@ -5,7 +5,9 @@ family names.
 A pair is incompatible when the family would silently train the published model:
   * the model has no residual slot (LR, FM, ...): only a plain family makes sense;
   * the family is fused (dag rewires whole MLP towers) and the model has no MLP tower, so
-    every slot would keep its published form.
+    every slot would keep its published form;
+  * the family cannot merge 1-wide states (its `min_width`, e.g. ResiDual's LayerNorm) and the
+    model's only slot is the 1-wide wide + deep sum, which then keeps the published sum.
 Fixed-width slots run `concat` as concat(project=True), so every other pair works.
 """
 
@@ -48,6 +50,7 @@ RESIDUAL_SLOTS: dict[str, tuple[str, ...]] = {
     "xdeepfm": ("cin", "tower", "combine"),
     "youtube_dnn": ("tower",),
 }
+ONE_WIDE_SLOTS = ("combine",)  # the wide + deep logit sum, on (B, 1) states
 
 
 def incompatibility(model: str, family: str) -> str | None:
@@ -61,6 +64,11 @@ def incompatibility(model: str, family: str) -> str | None:
         return (
             f"{family} rewires whole MLP towers and this model has none (its residual slots: "
             f"{', '.join(slots)}), so it would train the same model as `none`"
+        )
+    if cls.min_width > 1 and slots and set(slots) <= set(ONE_WIDE_SLOTS):
+        return (
+            f"{family} cannot merge 1-wide states and this model's only residual slot is the "
+            "wide + deep sum, so it would train the same model as `none`"
         )
     return None
 
