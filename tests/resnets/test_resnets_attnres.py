@@ -197,6 +197,7 @@ def test_causal(opts, shared, x_BxD):
     checks.check_causal("attnres", x_BxD, depth=4, shared=shared, **opts)
 
 
+@pytest.mark.slow
 def test_32_layers_pass_a_finite_gradient_to_the_first_block():
     """The defaults run in test_resnets_registry's deep-stack test."""
     checks.check_deep_gradient("attnres", block=4, pointwise=True)
