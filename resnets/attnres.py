@@ -20,7 +20,9 @@ query; here it has, zero-initialised like the others).
 
 Initialisation (§5): queries 0 (stated as crucial), so every read starts as the mean of its
 sources, a scalar multiple of the pre-norm residual state that the block's own pre-norm removes.
-Key RMSNorm: learned scale 1, eps 1e-6 (the paper gives no eps).
+Key RMSNorm: learned scale `key_scale` (init 1; w · (γ ⊙ s/rms(s)) = (w ⊙ γ) · s/rms(s), so it
+is folded into the query), eps 1e-6 (the paper gives no eps). `shared=True`: one query, key norm
+(and bias) for every layer and the readout (well defined, queries do not depend on position).
 
 `pointwise=True` is DeRes's Pointwise AttnRes (arXiv 2606.07980): α_i = SiLU(w · RMSNorm(s_i) + b),
 unnormalised, so weights can be negative (forgetting). The scalar bias b is this project's

@@ -18,12 +18,14 @@ This project's reading (UNVERIFIED: the equations, where the gate sits, its inpu
 with the sources s_i of resnets.attnres (h_0, completed block sums, the open block's partial sum
 including f_k(x_k)); x_{k+1} is both the next read and the state the identity path continues
 from; the readout is x_L (the last instance's gate and query form the output).
-`gate="dynamic"`: g_k = σ(W_g RMSNorm(x_k) + γ_k), W_g zero-initialised (the static gate at
-init). `pointwise=False` is the softmax ablation.
+`gate="dynamic"`: g_k = σ(W_g RMSNorm(x_k) + γ_k), W_g (`gate_proj`) zero-initialised, so it
+starts as the static gate. `pointwise=False` is the softmax ablation. Not implemented: gating
+only what the next block reads while the identity stream runs on untouched (another reading).
 
-Initialisation (this project's): γ = 0 (g = ½), queries 0, b = Z_STAR (every SiLU weight 1), key
-RMSNorm scale 1. Then the attention path is h_0 + Σ f (the blocks partition the outputs) and so is
-the identity path by induction: the stack equals the pre-norm residual at init for any gate.
+Initialisation (this project's): γ (`gate_logit`) = 0 (g = ½), queries 0, b = Z_STAR (every
+SiLU weight 1), key RMSNorm scale 1. Then the attention path is h_0 + Σ f (the blocks partition
+the outputs) and so is the identity path by induction: the stack equals the pre-norm residual at
+init for any gate, and the gate gets no gradient until the two paths differ.
 `intermediates/<conn>/gate` holds the batch-mean g when that collection is mutable.
 """
 
