@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from resnets.attnres import AttnResConnection
 from resnets.concat import ConcatConnection
 from resnets.dag import DagConnection, DagTower
 from resnets.dense import DenseConnection
+from resnets.deres import DeResConnection
 from resnets.factory import ConnectionFactory, legacy_options, make_factory
 from resnets.gated import GatedConnection
 from resnets.identity import IdentityConnection
@@ -35,6 +37,8 @@ CONNECTIONS: dict[str, type[Stream]] = {
     "gated": GatedConnection,
     "dense": DenseConnection,
     "dag": DagConnection,
+    "attnres": AttnResConnection,
+    "deres": DeResConnection,
     "laurel": LaurelConnection,
     "residual": ResiDualConnection,
 }

@@ -30,6 +30,8 @@ FAMILIES = {
     "gated": {},
     "dense": {"granularity": "channel", "gates": True, "l1": 0.1},
     "dag": {"preset": "full"},
+    "attnres": {"block": 2},
+    "deres": {"gate": "dynamic"},
     "laurel": {"variant": "rw+lr+pa"},
     "residual": {},
 }
