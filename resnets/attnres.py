@@ -76,6 +76,9 @@ class AttnResConnection(StateStream):
     """x_{k+1} = Σ_i α_i s_i, α = softmax_i(w_k·RMSNorm(s_i)); s = h_0, then block sums of f."""
 
     learned: ClassVar[tuple[str, ...]] = ("query", "logit_bias")
+    # RMS-normalised keys of one feature are its sign: in a 1-wide slot (the wide + deep logit
+    # sum) the depth weights could not see the states, so such a slot keeps its published sum
+    min_width: ClassVar[int] = 2
 
     block: int = 1
     pointwise: bool = False
