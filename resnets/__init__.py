@@ -16,7 +16,9 @@ from resnets.dag import DagConnection, DagTower
 from resnets.dense import DenseConnection
 from resnets.factory import ConnectionFactory, legacy_options, make_factory
 from resnets.gated import GatedConnection
+from resnets.hyper import HyperConnection
 from resnets.identity import IdentityConnection
+from resnets.mhc import ManifoldHyperConnection
 from resnets.none import NoConnection
 from resnets.rezero import ReZeroConnection
 from resnets.scaled import ScaledConnection
@@ -33,6 +35,8 @@ CONNECTIONS: dict[str, type[Stream]] = {
     "gated": GatedConnection,
     "dense": DenseConnection,
     "dag": DagConnection,
+    "hyper": HyperConnection,
+    "mhc": ManifoldHyperConnection,
 }
 
 

@@ -30,6 +30,8 @@ FAMILIES = {
     "gated": {},
     "dense": {"granularity": "channel", "gates": True, "l1": 0.1},
     "dag": {"preset": "full"},
+    "hyper": {"dynamic": True},
+    "mhc": {},
 }
 assert set(FAMILIES) == set(resnets.CONNECTIONS), "a new family must join the registry loop"
 BLOCKS = {
