@@ -66,6 +66,12 @@ def sinkhorn_knopp(logits: jax.Array, iters: int) -> jax.Array:
     return jnp.exp(z)
 
 
+def rms_flat(h: jax.Array) -> jax.Array:
+    """x' = RMSNorm(vec H) per row: the n streams flattened, without a learned weight."""
+    flat = h.reshape(*h.shape[:-2], -1)
+    return flat * jax.lax.rsqrt(jnp.mean(flat**2, axis=-1, keepdims=True) + RMS_EPS)
+
+
 def res_bias(n: int, res_diag: float) -> np.ndarray:
     """b_res = c·I with SK(b_res) = p on the diagonal, (1-p)/(n-1) elsewhere (zeros for n = 1)."""
     if n == 1:
@@ -104,26 +110,24 @@ class ManifoldHyperConnection(MultiStream):
 
     def read_step(self, state: Streams) -> jax.Array:
         pre_bias = 0.0 if self.n == 1 else -np.log(self.n - 1.0)
-        h_pre = jax.nn.sigmoid(self._logits(state.h, "pre", (self.n,), pre_bias))
+        h_pre = jax.nn.sigmoid(self._logits(rms_flat(state.h), "pre", (self.n,), pre_bias))
         return read_mix(h_pre, state.h)
 
     def write_step(self, state: Streams, fx: jax.Array, *, train: bool) -> Streams:
         del train
-        n = self.n
-        h_post = 2.0 * jax.nn.sigmoid(self._logits(state.h, "post", (n,), 0.0))
-        res_logits = self._logits(state.h, "res", (n, n), res_bias(n, self.res_diag))
+        n, normed = self.n, rms_flat(state.h)
+        h_post = 2.0 * jax.nn.sigmoid(self._logits(normed, "post", (n,), 0.0))
+        res_logits = self._logits(normed, "res", (n, n), res_bias(n, self.res_diag))
         h_res = sinkhorn_knopp(res_logits, self.sinkhorn_iters)
         self.sow_mean("h_res", h_res, state.h.ndim - 2)
         h = fit_width(self, state.h, fx.shape[-1])  # P commutes with the stream mix
         return Streams(mix(jnp.swapaxes(h_res, -1, -2), h, h_post, fx), state.layer + 1)
 
-    def _logits(self, h: jax.Array, name: str, shape: tuple[int, ...], bias) -> jax.Array:
-        """α_name · mat(x' φ_name) + b_name for the state's leading axes."""
-        flat = h.reshape(*h.shape[:-2], -1)
-        normed = flat * jax.lax.rsqrt(jnp.mean(flat**2, axis=-1, keepdims=True) + RMS_EPS)
-        size = int(np.prod(shape))
-        phi = self.param(f"phi_{name}", nn.initializers.zeros, (flat.shape[-1], size))
+    def _logits(self, normed: jax.Array, name: str, shape: tuple[int, ...], bias) -> jax.Array:
+        """α_name · mat(x' φ_name) + b_name for every row of x' (leading axes kept)."""
+        lead = normed.shape[:-1]
+        phi = self.param(f"phi_{name}", nn.initializers.zeros, (normed.shape[-1], np.prod(shape)))
         alpha = self.param(f"alpha_{name}", nn.initializers.constant(0.01), ())
         b = self.param(f"b_{name}", lambda key: jnp.broadcast_to(jnp.asarray(bias), shape))
-        dynamic = (normed @ phi).reshape(*h.shape[:-2], *shape)
-        return alpha * dynamic + b.reshape((1,) * (h.ndim - 2) + shape)
+        dynamic = (normed @ phi).reshape(*lead, *shape)
+        return alpha * dynamic + b.reshape((1,) * len(lead) + shape)
