@@ -18,8 +18,10 @@ from resnets.dense import DenseConnection
 from resnets.deres import DeResConnection
 from resnets.factory import ConnectionFactory, legacy_options, make_factory
 from resnets.gated import GatedConnection
+from resnets.hyper import HyperConnection
 from resnets.identity import IdentityConnection
 from resnets.laurel import LaurelConnection
+from resnets.mhc import ManifoldHyperConnection
 from resnets.none import NoConnection
 from resnets.residual import ResiDualConnection
 from resnets.rezero import ReZeroConnection
@@ -37,6 +39,8 @@ CONNECTIONS: dict[str, type[Stream]] = {
     "gated": GatedConnection,
     "dense": DenseConnection,
     "dag": DagConnection,
+    "hyper": HyperConnection,
+    "mhc": ManifoldHyperConnection,
     "attnres": AttnResConnection,
     "deres": DeResConnection,
     "laurel": LaurelConnection,

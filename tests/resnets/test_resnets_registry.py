@@ -34,6 +34,8 @@ FAMILIES = {
     "deres": {"gate": "dynamic"},
     "laurel": {"variant": "rw+lr+pa"},
     "residual": {},
+    "hyper": {"dynamic": True},
+    "mhc": {},
 }
 assert set(FAMILIES) == set(resnets.CONNECTIONS), "a new family must join the registry loop"
 BLOCKS = {
