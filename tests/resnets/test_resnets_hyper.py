@@ -173,6 +173,7 @@ def test_causal(opts, shared):
     check_causal("hyper", opts, PERTURB, shared)
 
 
+@pytest.mark.slow  # the registry loop's deep-stack test runs the defaults in the fast suite
 @pytest.mark.parametrize("opts", VARIANTS[:2])
 def test_32_layers_pass_gradients(opts):
     check_deep_stack("hyper", opts)

@@ -185,6 +185,7 @@ def test_causal(shared):
     check_causal("mhc", {}, PERTURB_ALL, shared)
 
 
+@pytest.mark.slow  # the registry loop's deep-stack test runs the defaults in the fast suite
 def test_32_layers_pass_gradients():
     check_deep_stack("mhc", {})
 

@@ -161,6 +161,7 @@ def test_jit_equals_eager_shared_and_3d_states_act_row_by_row():
         np.testing.assert_allclose(eager, rows, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow  # the registry loop's deep-stack test runs the defaults in the fast suite
 def test_32_layers_pass_finite_gradients_to_the_first_block():
     stack = resnets.ResidualStack(partial(MLP, WIDTH), resnets.get("residual"), 32)
     x = jax.random.normal(jax.random.key(1), (16, 5))
