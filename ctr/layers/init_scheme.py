@@ -2,12 +2,14 @@
 
 "flax":    every module keeps its own initialisers (nn.Dense: LeCun normal, truncated, var 1/fan_in;
            embeddings N(0, 1e-4^2), ctr/layers/embedding.py).
-"fuxictr": FuxiCTR 2.3.9's (BaseModel.reset_parameters): every nn.Linear weight, our nn.Dense
-           kernel, is redrawn by `torch.nn.init.xavier_normal_`, an untruncated normal with
-           var 2 / (fan_in + fan_out) (Glorot & Bengio 2010, eq. 16); biases stay 0, embeddings
-           N(0, 1e-4^2) (FeatureEmbeddingDict.init_weights, as ours); FinalMLP's bilinear fusion
-           weight W_xy is drawn as FuxiCTR's InteractionAggregation does, xavier_normal_ of a
-           (heads * a/heads * b/heads, 1) matrix: var 2 / (1 + a b / heads).
+"fuxictr": FuxiCTR 2.3.9's (BaseModel.reset_parameters): every nn.Linear and nn.Conv1d weight
+           (our nn.Dense kernels, DCN's cross vector, CIN's W) is redrawn by
+           `torch.nn.init.xavier_normal_`, an untruncated normal with var 2 / (fan_in + fan_out)
+           (Glorot & Bengio 2010, eq. 16); biases stay 0, embeddings N(0, 1e-4^2)
+           (FeatureEmbeddingDict.init_weights, as ours); FinalMLP's bilinear fusion weight W_xy
+           is drawn as FuxiCTR's InteractionAggregation does, xavier_normal_ of a
+           (heads * a/heads * b/heads, 1) matrix: var 2 / (1 + a b / heads). Parameters the
+           list below does not name (e.g. FiBiNET's bilinear W, PReLU's slope) keep ours.
 
 The scheme is applied after `model.init`: the modules of each listed type are found by
 intercepting their calls during init, and their listed parameters are redrawn, so no model or
@@ -24,20 +26,30 @@ import jax
 import jax.numpy as jnp
 from flax import traverse_util
 
+from ctr.layers.cin import CINLayer
+from ctr.layers.cross import CrossV1
 from ctr.layers.finalmlp import BilinearFusion
+
+
+def _xavier(key: jax.Array, shape: tuple[int, ...], fan_in: int, fan_out: int) -> jax.Array:
+    return jnp.sqrt(2.0 / (fan_in + fan_out)) * jax.random.normal(key, shape)
 
 
 def xavier_normal(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     """torch.nn.init.xavier_normal_ of a Linear weight, in flax's (..., fan_in, fan_out) layout
     (leading axes: a stack of layers, e.g. under nn.scan)."""
-    fan_in, fan_out = shape[-2:]
-    return jnp.sqrt(2.0 / (fan_in + fan_out)) * jax.random.normal(key, shape)
+    return _xavier(key, shape, *shape[-2:])
+
+
+def xavier_normal_conv1d(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """xavier_normal_ of a kernel-size-1 Conv1d whose input channels are all axes but the last
+    (CIN's W, (fields, maps, units): FuxiCTR's Conv1d(fields * maps, units, 1))."""
+    return _xavier(key, shape, math.prod(shape[:-1]), shape[-1])
 
 
 def xavier_normal_column(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     """xavier_normal_ of the parameter viewed as a (numel, 1) matrix: fan_in 1, fan_out numel."""
-    numel = math.prod(shape)
-    return jnp.sqrt(2.0 / (1 + numel)) * jax.random.normal(key, shape)
+    return _xavier(key, shape, 1, math.prod(shape))
 
 
 Redraw = dict[type, dict[str, Callable[[jax.Array, tuple[int, ...]], jax.Array]]]
@@ -45,6 +57,8 @@ SCHEMES: dict[str, Redraw] = {
     "flax": {},
     "fuxictr": {
         nn.Dense: {"kernel": xavier_normal},
+        CrossV1: {"kernel": xavier_normal},  # FuxiCTR CrossInteraction: Linear(W, 1)
+        CINLayer: {"kernel": xavier_normal_conv1d},
         BilinearFusion: {"w_xy": xavier_normal_column},
     },
 }

@@ -1,6 +1,7 @@
-"""Init schemes: "flax" is model.init itself; "fuxictr" draws every Dense kernel as PyTorch's
-xavier_normal_ (variance 2 / (fan_in + fan_out), untruncated) and FinalMLP's W_xy as FuxiCTR
-does, and leaves everything else (biases, BatchNorm, embeddings) as model.init drew it."""
+"""Init schemes: "flax" is model.init itself; "fuxictr" draws every Dense kernel, DCN's cross
+vector and CIN's W as PyTorch's xavier_normal_ of FuxiCTR's Linear / Conv1d (variance
+2 / (fan_in + fan_out), untruncated) and FinalMLP's W_xy as FuxiCTR does, and leaves everything
+else (biases, BatchNorm, embeddings) as model.init drew it."""
 
 import jax
 import numpy as np
@@ -10,9 +11,11 @@ from flax import traverse_util
 import resnets
 from ctr.features import FeatureSpec, Field
 from ctr.layers.init_scheme import init_with_scheme
+from ctr.models.dcn import DCN
 from ctr.models.dcnv2 import DCNv2
 from ctr.models.deepfm import DeepFM
 from ctr.models.finalmlp import FinalMLP
+from ctr.models.xdeepfm import XDeepFM
 
 # Frappe's shape: 10 categorical fields, embedding 10 -> a tower input of width 100.
 SPEC = FeatureSpec(
@@ -49,16 +52,18 @@ def test_flax_scheme_is_model_init():
     [
         DeepFM(SPEC, NONE, hidden=(400, 400, 400), dropout=0.2, batch_norm=True),
         DCNv2(SPEC, NONE, hidden=(400, 400, 400)),
+        DCN(SPEC, NONE, hidden=(400,)),
+        XDeepFM(SPEC, NONE, cin_units=(64, 64), hidden=(400,)),
     ],
-    ids=["deepfm", "dcnv2"],
+    ids=["deepfm", "dcnv2", "dcn", "xdeepfm"],
 )
-def test_fuxictr_scheme_draws_dense_kernels_xavier_normal(model):
+def test_fuxictr_scheme_draws_linear_and_conv_kernels_xavier_normal(model):
     flax_p, fux_p = flat_params(model, "flax"), flat_params(model, "fuxictr")
     kernels = [k for k in fux_p if k.endswith("/kernel")]
-    assert len(kernels) >= 4  # the tower's 3 layers, its output (and DCN-V2's cross layers)
+    assert len(kernels) >= 3  # tower layers and output, cross layers, CIN layers
     for k in kernels:
-        fan_in, fan_out = fux_p[k].shape
-        var = 2 / (fan_in + fan_out)
+        *fan_in, fan_out = fux_p[k].shape  # CIN's (fields, maps, units): Conv1d(f * h, units)
+        var = 2 / (np.prod(fan_in) + fan_out)
         assert_variance(fux_p[k], var, k)
         if fux_p[k].size > 10_000:  # untruncated: a truncated normal never passes 2 sigma
             assert np.abs(fux_p[k]).max() > 3 * np.sqrt(var), k
