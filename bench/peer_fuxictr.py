@@ -162,7 +162,12 @@ def main() -> None:
         proc, train_data=a.train, valid_data=a.valid, min_categr_count=1
     )
     feature_map = FeatureMap(dataset_id, proc.data_dir)
-    feature_map.load(os.path.join(proc.data_dir, "feature_map.json"), {})
+    model_kwargs = json.loads(a.model_kwargs)
+    # as FuxiCTR's run_expid.py: the map's default embedding width (model_zoo reads it)
+    feature_map.load(
+        os.path.join(proc.data_dir, "feature_map.json"),
+        {"embedding_dim": model_kwargs["embedding_dim"]},
+    )
     train_gen, valid_gen = RankDataLoader(
         feature_map,
         stage="train",
@@ -185,7 +190,7 @@ def main() -> None:
         metrics=["logloss", "AUC"],
         optimizer="adam",
         loss="binary_crossentropy",
-        **json.loads(a.model_kwargs),
+        **model_kwargs,
     )
     model.setup_timing()
     t1 = time.perf_counter()
