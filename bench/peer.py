@@ -39,6 +39,8 @@ import sys
 import tempfile
 import time
 
+import numpy as np
+
 HERE = pathlib.Path(__file__).resolve().parent
 FRAPPE = pathlib.Path("/work/shared/data/frappe/frappe_x1")
 SETUP_PEER = (
@@ -189,13 +191,41 @@ def resctr_config(model: str, seed: int, variant: str, max_epochs: int):
     return cfg
 
 
+def peer_style_logloss(labels: np.ndarray, logits: np.ndarray) -> float:
+    """Logloss as the peer computes it in this environment: torch's float32 sigmoid (1.0 from
+    logit ~17.3 on), then scikit-learn's log_loss on float64 probabilities clipped to
+    [eps, 1 - eps] (eps 2.2e-16 in scikit-learn >= 1.5; FuxiCTR's own eps=1e-7 is shimmed away).
+    resctr's logloss is exact (from logits); the two differ only on saturated predictions."""
+    with np.errstate(over="ignore"):
+        p = (1 / (1 + np.exp(-logits.astype(np.float32)))).astype(np.float32).astype(np.float64)
+    eps = np.finfo(np.float64).eps
+    p = np.clip(p, eps, 1 - eps)
+    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+
+
+def best_valid_logits(run_dir: pathlib.Path, spec, splits) -> np.ndarray:
+    """Logits of the run's best state on the valid split (restored from its checkpoint)."""
+    import jax
+
+    from experiments import protocol
+    from experiments.repro.towers import load_run
+
+    run = load_run(run_dir, which="best", data=(spec, splits))
+    apply = jax.jit(lambda batch: run.model.apply(run.variables, batch, train=False))
+    valid = {c: splits["valid"][c] for c in protocol.model_columns(spec)}
+    n, b = len(valid[spec.label]), 16384
+    return np.concatenate(
+        [np.asarray(apply({c: v[i : i + b] for c, v in valid.items()})) for i in range(0, n, b)]
+    )
+
+
 def run_resctr(args, scratch: pathlib.Path, cfg) -> dict:
     # JAX reads JAX_PLATFORMS at import: pick the device before the first jax import.
     os.environ["JAX_PLATFORMS"] = args.device
     import jax
 
     import ctr.datasets
-    from experiments import protocol, runner, train
+    from experiments import metrics, protocol, runner, train
     from experiments.rundir import RunDir
 
     t0 = time.perf_counter()
@@ -222,6 +252,8 @@ def run_resctr(args, scratch: pathlib.Path, cfg) -> dict:
     rows = rd.read_metrics()
     rd.close()
     prot = done["prot"]
+    logits = best_valid_logits(rd.root, spec, splits)
+    valid_y = splits["valid"][spec.label].astype(np.float64)
     walls = [b - a for a, b in zip([t1, *marks], marks, strict=False)]
     n_train = len(splits["train"][spec.label])
     return {
@@ -242,6 +274,8 @@ def run_resctr(args, scratch: pathlib.Path, cfg) -> dict:
         "fit_s": done["t"] - t1,
         "valid_auc": prot.best_valid["auc"],
         "valid_logloss": prot.best_valid["logloss"],
+        "valid_logloss_exact_recomputed": metrics.logloss(valid_y, logits),
+        "valid_logloss_peer_style": peer_style_logloss(valid_y, logits),
         "valid_auc_per_epoch": [r["valid_auc"] for r in rows],
         "valid_logloss_per_epoch": [r["valid_logloss"] for r in rows],
     }
@@ -300,12 +334,18 @@ def paired(peers: list[dict], ours: list[dict]) -> str:
     from scipy import stats
 
     lines = []
-    for key in ("valid_auc", "valid_logloss"):
+    # the peer's logloss is computed on clipped float32 probabilities: compare it with resctr's
+    # computed the same way (peer_style_logloss), and show resctr's exact one too
+    for key, ours_key in (
+        ("valid_auc", "valid_auc"),
+        ("valid_logloss", "valid_logloss_peer_style"),
+        ("valid_logloss", "valid_logloss"),
+    ):
         a = [r[key] for r in peers]
-        b = [r[key] for r in ours]
+        b = [r[ours_key] for r in ours]
         diff = [y - x for x, y in zip(a, b, strict=True)]
         line = (
-            f"{key}: FuxiCTR {' / '.join(f'{x:.5f}' for x in a)} "
+            f"{ours_key}: FuxiCTR {' / '.join(f'{x:.5f}' for x in a)} "
             f"(mean {statistics.mean(a):.5f} +- {_std(a):.5f}); resctr "
             f"{' / '.join(f'{x:.5f}' for x in b)} (mean {statistics.mean(b):.5f} +- {_std(b):.5f})"
             f"; resctr - FuxiCTR {statistics.mean(diff):+.5f}"
