@@ -56,6 +56,14 @@ def test_grad_clip_norm_and_adam_match_torch():
             upd, state = tx.update([jnp.asarray(g, jnp.float32) for g in gs], state, params)
             for u, wi in zip(upd, w, strict=True):
                 np.testing.assert_allclose(u, wi, rtol=2e-5, atol=1e-12)
+    # lazy Adam (non-embedding leaves: exactly Adam's update) takes the same clip
+    tx = train.make_optimizer(TrainConfig(lr=1e-3, grad_clip_norm=10.0, optimizer="lazy_adam"))
+    params = [jnp.zeros(s) for s in shapes]
+    state = tx.init(params)
+    for gs, w in zip(grads, torch_clip_then_adam(grads, 1e-3, 10.0), strict=True):
+        upd, state = tx.update([jnp.asarray(g, jnp.float32) for g in gs], state, params)
+        for u, wi in zip(upd, w, strict=True):
+            np.testing.assert_allclose(u, wi, rtol=2e-5, atol=1e-12)
     # what the clip hands Adam: exactly norm 10 when above it, untouched below
     clip = train.optax.clip_by_global_norm(10.0)
     for gs, norm in zip(grads, (10.0, 5.0, 10.0), strict=True):
