@@ -1,8 +1,9 @@
 """resctr vs FuxiCTR (the BARS peer), side by side on one device, over several seeds.
 
-Both train a BARS model (`--model`: deepfm, dnn, dcnv2, finalmlp; each with its BARS_FRAPPE
-settings, experiments/sweeps.py; DeepFM: Guo et al. 2017, y = LR + FM + MLP, emb 10, tower
-400-400-400 ReLU, dropout 0.2, BatchNorm, batch 4096) on Frappe_x1 under the BARS protocol:
+Both train a BARS model (`--model`: deepfm, dnn, dcnv2, finalmlp, dcn, xdeepfm, wide_deep; each
+with its BARS_FRAPPE settings, experiments/sweeps.py; DeepFM: Guo et al. 2017, y = LR + FM +
+MLP, emb 10, tower 400-400-400 ReLU, dropout 0.2, BatchNorm, batch 4096) on Frappe_x1 under the
+BARS protocol:
 Adam 1e-3, embedding L2 (lambda/2 ||E||^2 per batch), lr x0.1 after a non-improving epoch, stop
 after `patience`, monitor valid AUC, keep the best state. For every seed of `--seeds` the peer
 runs first, as a subprocess in its own environment (bench/peer_fuxictr.py, FuxiCTR's model_zoo
@@ -100,7 +101,7 @@ def plain_csv(src_dir: pathlib.Path, split: str, dst_dir: pathlib.Path) -> pathl
     return dst
 
 
-MODELS = ("deepfm", "dnn", "dcnv2", "finalmlp")
+MODELS = ("deepfm", "dnn", "dcnv2", "finalmlp", "dcn", "xdeepfm", "wide_deep")
 
 
 def fuxictr_kwargs(cfg) -> dict:
@@ -114,7 +115,7 @@ def fuxictr_kwargs(cfg) -> dict:
         net_regularizer=t.net_l2,
     )
     name = cfg.model.name
-    if name in ("deepfm", "dnn"):
+    if name in ("deepfm", "dnn", "wide_deep"):
         return common | dict(
             hidden_units=o["hidden"],
             hidden_activations="ReLU",
@@ -131,6 +132,20 @@ def fuxictr_kwargs(cfg) -> dict:
             dnn_activations="ReLU",
             net_dropout=o["dropout"],
             batch_norm=o["batch_norm"],
+        )
+    if name in ("dcn", "xdeepfm"):
+        cin = {"cin_hidden_units": o["cin_units"]} if name == "xdeepfm" else {}
+        cross = {"num_cross_layers": o["num_cross_layers"]} if name == "dcn" else {}
+        return (
+            common
+            | cin
+            | cross
+            | dict(
+                dnn_hidden_units=o["hidden"],
+                dnn_activations="ReLU",
+                net_dropout=o["dropout"],
+                batch_norm=o["batch_norm"],
+            )
         )
     if name == "finalmlp":
         return common | dict(
