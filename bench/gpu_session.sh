@@ -38,7 +38,7 @@ for s in "$@"; do
   case $s in
     env) stage env 60 bash -c "nvidia-smi; $PY -c 'import jax, flax, optax, orbax.checkpoint as o, torch, numpy; print(\"jax\", jax.__version__, jax.devices(), \"flax\", flax.__version__, \"optax\", optax.__version__, \"orbax\", o.__version__ if hasattr(o, \"__version__\") else \"?\", \"torch\", torch.__version__, torch.cuda.is_available(), \"numpy\", numpy.__version__)'" ;;
     peer) stage peer 170 $PY bench/peer.py --device cuda --peer-python "$(command -v $PY)" \
-      --data "$FRAPPE" --json "$RES/peer.json" ;;
+      --data "$FRAPPE" --seeds 2021 --json "$RES/peer.json" ;;
     seeds) stage seeds 90 $PY bench/train.py --steps 50 --seeds 1,5 --data "$FRAPPE" ;;
     profile) stage profile 120 $PY bench/train.py --steps 50 --seeds 1,5 --data "$FRAPPE" \
       --trace "$RES/trace" ;;

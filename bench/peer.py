@@ -1,25 +1,34 @@
-"""resctr vs FuxiCTR (the BARS peer), side by side in one run on one device.
+"""resctr vs FuxiCTR (the BARS peer), side by side on one device, over several seeds.
 
-Both train BARS DeepFM (Guo et al. 2017: y = LR + FM + MLP, emb 10, tower 400-400-400 ReLU,
-dropout 0.2, BatchNorm, batch 4096) on Frappe_x1 under the BARS protocol: Adam 1e-3, embedding
-L2 0.05 (lambda/2 ||E||^2 per batch), lr x0.1 after a non-improving epoch, stop after 2, monitor
-valid AUC, keep the best state. The peer runs first, as a subprocess in its own environment
-(bench/peer_fuxictr.py, one JSON line back); resctr then runs in this process through
-experiments.protocol.train_runs, the runner's own training path. Printed per tool:
+Both train a BARS model (`--model`: deepfm, dnn, dcnv2, finalmlp, dcn, xdeepfm, wide_deep; each
+with its BARS_FRAPPE settings, experiments/sweeps.py; DeepFM: Guo et al. 2017, y = LR + FM +
+MLP, emb 10, tower 400-400-400 ReLU, dropout 0.2, BatchNorm, batch 4096) on Frappe_x1 under the
+BARS protocol:
+Adam 1e-3, embedding L2 (lambda/2 ||E||^2 per batch), lr x0.1 after a non-improving epoch, stop
+after `patience`, monitor valid AUC, keep the best state. For every seed of `--seeds` the peer
+runs first, as a subprocess in its own environment (bench/peer_fuxictr.py, FuxiCTR's model_zoo
+class from `--fuxictr-src`, one JSON line back); resctr then runs in this process through
+experiments.protocol.train_runs, the runner's own training path, with sweeps.bars_run's config
+(FuxiCTR's training defaults, issue 17) or, `--resctr plain`, without them (the settings before
+issue 17: no clipping, flax initialisers). Printed:
 
-  train examples/s    = train rows / median train-only epoch time (epoch 1 excluded: compile)
-  wall per epoch      = median epoch wall time, train + validation + checkpoint (epoch 1 excl.)
-  time to result      = start of training to the early-stopped best state, everything included
-  best valid AUC/logloss of the kept state, epochs run (best epoch)
+  per tool, means over seeds: train examples/s (train rows / median train-only epoch time,
+  epoch 1 excluded: compile), wall per epoch, time to result, epochs, best valid AUC/logloss;
+  the per-epoch valid AUC and logloss, mean over the runs that reached that epoch;
+  the best-state valid AUC and logloss per seed, mean +- std, and the difference
+  resctr - FuxiCTR with its paired t over seeds (scipy.stats.ttest_rel, paired by seed).
 
-and the ratio resctr/FuxiCTR of each. Quick timing: `--max-epochs 2`.
-Usage: uv run python bench/peer.py [--max-epochs N] [--device cpu|cuda] [--threads N]
+`--figure PNG` draws every run's valid AUC and logloss per epoch in one figure; `--json` keeps
+every result (rewritten after each run). Quick timing: `--max-epochs 2 --seeds 2021`.
+Usage: uv run python bench/peer.py [--model deepfm] [--seeds 2021,190034,992817] [--max-epochs N]
+       [--resctr parity,plain] [--figure PNG] [--json FILE] [--fuxictr-src DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gzip
 import json
 import os
@@ -30,6 +39,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 FRAPPE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data" / "frappe" / "frappe_x1"
@@ -90,36 +101,151 @@ def plain_csv(src_dir: pathlib.Path, split: str, dst_dir: pathlib.Path) -> pathl
     return dst
 
 
-def run_peer(args, scratch: pathlib.Path) -> dict:
+MODELS = ("deepfm", "dnn", "dcnv2", "finalmlp", "dcn", "xdeepfm", "wide_deep")
+
+
+def fuxictr_kwargs(cfg) -> dict:
+    """The model_zoo class's options for resctr's BARS config `cfg` (one source of the
+    hyper-parameters: sweeps.BARS_FRAPPE)."""
+    o, t = cfg.model.options, cfg.train
+    common = dict(
+        embedding_dim=cfg.model.embedding_dim,
+        learning_rate=t.lr,
+        embedding_regularizer=t.embedding_l2,
+        net_regularizer=t.net_l2,
+    )
+    name = cfg.model.name
+    if name in ("deepfm", "dnn", "wide_deep"):
+        return common | dict(
+            hidden_units=o["hidden"],
+            hidden_activations="ReLU",
+            net_dropout=o["dropout"],
+            batch_norm=o["batch_norm"],
+        )
+    if name == "dcnv2":
+        return common | dict(
+            model_structure=o["structure"],
+            use_low_rank_mixture=o["low_rank"] is not None,
+            num_cross_layers=o["num_cross_layers"],
+            stacked_dnn_hidden_units=o["hidden"],
+            parallel_dnn_hidden_units=o["hidden"],
+            dnn_activations="ReLU",
+            net_dropout=o["dropout"],
+            batch_norm=o["batch_norm"],
+        )
+    if name in ("dcn", "xdeepfm"):
+        cin = {"cin_hidden_units": o["cin_units"]} if name == "xdeepfm" else {}
+        cross = {"num_cross_layers": o["num_cross_layers"]} if name == "dcn" else {}
+        return (
+            common
+            | cin
+            | cross
+            | dict(
+                dnn_hidden_units=o["hidden"],
+                dnn_activations="ReLU",
+                net_dropout=o["dropout"],
+                batch_norm=o["batch_norm"],
+            )
+        )
+    if name == "finalmlp":
+        return common | dict(
+            mlp1_hidden_units=o["mlp1_hidden"],
+            mlp1_dropout=o["mlp1_dropout"],
+            mlp1_batch_norm=o["batch_norm"],
+            mlp2_hidden_units=o["mlp2_hidden"],
+            mlp2_dropout=o["mlp2_dropout"],
+            mlp2_batch_norm=o["batch_norm"],
+            use_fs=True,
+            fs_hidden_units=o["fs_hidden"],
+            fs1_context=o["fs1_context"],
+            fs2_context=o["fs2_context"],
+            num_heads=o["num_heads"],
+        )
+    raise SystemExit(f"--model {name}: no FuxiCTR model_zoo mapping; choose from {MODELS}")
+
+
+def run_peer(args, scratch: pathlib.Path, csvs: dict, cfg, seed: int) -> dict:
     cmd = [
         str(args.peer_python),
         str(HERE / "peer_fuxictr.py"),
-        "--train", str(plain_csv(args.data, "train", scratch)),
-        "--valid", str(plain_csv(args.data, "valid", scratch)),
-        "--workdir", str(scratch / "fuxictr"),
-        "--max-epochs", str(args.max_epochs),
+        "--train", str(csvs["train"]),
+        "--valid", str(csvs["valid"]),
+        "--workdir", str(scratch / f"fuxictr-{seed}"),
+        "--max-epochs", str(cfg.train.max_epochs),
+        "--patience", str(cfg.train.patience),
+        "--batch-size", str(cfg.train.batch_size),
         "--threads", str(args.threads),
         "--device", args.device,
+        "--seed", str(seed),
+        "--model", cfg.model.name,
+        "--model-kwargs", json.dumps(fuxictr_kwargs(cfg)),
     ]  # fmt: skip
+    if args.fuxictr_src:
+        cmd += ["--fuxictr-src", str(args.fuxictr_src)]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     if out.returncode:
         raise SystemExit(f"peer failed (exit {out.returncode}): {' '.join(cmd)}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_resctr(args, scratch: pathlib.Path) -> dict:
+def resctr_config(model: str, seed: int, variant: str, max_epochs: int):
+    """sweeps.bars_run's config; "plain" turns FuxiCTR's training defaults back off."""
+    from experiments import sweeps
+    from experiments.configs import ModelConfig, TrainConfig
+
+    cfg = sweeps.bars_run(model, "none", seed, sweep="peer", max_epochs=max_epochs)
+    if variant == "plain":
+        fields = TrainConfig.__dataclass_fields__
+        off = {k: fields[k].default for k in sweeps.FUXICTR_TRAIN}
+        init = ModelConfig.__dataclass_fields__["init"].default
+        cfg = dataclasses.replace(
+            cfg,
+            train=dataclasses.replace(cfg.train, **off),
+            model=dataclasses.replace(cfg.model, init=init),
+        )
+    return cfg
+
+
+def peer_style_logloss(labels: np.ndarray, logits: np.ndarray) -> float:
+    """Logloss as the peer computes it in this environment: torch's float32 sigmoid (1.0 from
+    logit ~17.3 on), then scikit-learn's log_loss on float64 probabilities clipped to
+    [eps, 1 - eps] (eps 2.2e-16 in scikit-learn >= 1.5; FuxiCTR's own eps=1e-7 is shimmed away).
+    resctr's logloss is exact (from logits); the two differ only on saturated predictions."""
+    with np.errstate(over="ignore"):
+        p = (1 / (1 + np.exp(-logits.astype(np.float32)))).astype(np.float32).astype(np.float64)
+    eps = np.finfo(np.float64).eps
+    p = np.clip(p, eps, 1 - eps)
+    return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+
+
+def best_valid_logits(run_dir: pathlib.Path, spec, splits) -> np.ndarray:
+    """Logits of the run's best state on the valid split (restored from its checkpoint)."""
+    import jax
+
+    from experiments import protocol
+    from experiments.repro.towers import load_run
+
+    run = load_run(run_dir, which="best", data=(spec, splits))
+    apply = jax.jit(lambda batch: run.model.apply(run.variables, batch, train=False))
+    valid = {c: splits["valid"][c] for c in protocol.model_columns(spec)}
+    n, b = len(valid[spec.label]), 16384
+    return np.concatenate(
+        [np.asarray(apply({c: v[i : i + b] for c, v in valid.items()})) for i in range(0, n, b)]
+    )
+
+
+def run_resctr(args, scratch: pathlib.Path, cfg) -> dict:
     # JAX reads JAX_PLATFORMS at import: pick the device before the first jax import.
     os.environ["JAX_PLATFORMS"] = args.device
     import jax
 
     import ctr.datasets
-    from experiments import protocol, runner, sweeps, train
+    from experiments import metrics, protocol, runner, train
     from experiments.rundir import RunDir
 
     t0 = time.perf_counter()
     spec, splits = ctr.datasets.load("frappe", manual_dir=args.data)
     prep_s = time.perf_counter() - t0
-    cfg = sweeps.bars_run("deepfm", "none", args.seed, sweep="peer", max_epochs=args.max_epochs)
     marks: list[float] = []
     done: dict = {}
 
@@ -138,12 +264,18 @@ def run_resctr(args, scratch: pathlib.Path) -> dict:
             finish=finish,
             on_epoch=lambda e: marks.append(time.perf_counter()),
         )
+    rows = rd.read_metrics()
     rd.close()
     prot = done["prot"]
+    logits = best_valid_logits(rd.root, spec, splits)
+    valid_y = splits["valid"][spec.label].astype(np.float64)
     walls = [b - a for a, b in zip([t1, *marks], marks, strict=False)]
     n_train = len(splits["train"][spec.label])
     return {
         "tool": f"resctr / jax {jax.__version__}",
+        "model": cfg.model.name,
+        "seed": cfg.seed,
+        "config": cfg.to_json(),
         "device": runner.environment()["device"],
         "threads": os.cpu_count(),  # XLA's CPU client uses every core; it has no thread knob
         "n_train": n_train,
@@ -157,7 +289,10 @@ def run_resctr(args, scratch: pathlib.Path) -> dict:
         "fit_s": done["t"] - t1,
         "valid_auc": prot.best_valid["auc"],
         "valid_logloss": prot.best_valid["logloss"],
-        "valid_auc_per_epoch": [r["valid_auc"] for r in rd.read_metrics()],
+        "valid_logloss_exact_recomputed": metrics.logloss(valid_y, logits),
+        "valid_logloss_peer_style": peer_style_logloss(valid_y, logits),
+        "valid_auc_per_epoch": [r["valid_auc"] for r in rows],
+        "valid_logloss_per_epoch": [r["valid_logloss"] for r in rows],
     }
 
 
@@ -166,55 +301,189 @@ ROWS = (  # label, key/function of a result, format
     ("wall per epoch (s)", lambda r: steady(r["epoch_wall_s"]), "{:.2f}"),
     ("first epoch wall (s)", lambda r: r["epoch_wall_s"][0], "{:.2f}"),
     ("time to result (s)", lambda r: r["fit_s"], "{:.1f}"),
-    ("epochs run", lambda r: r["epochs"], "{}"),
-    ("best epoch", lambda r: r["best_epoch"], "{}"),
+    ("epochs run", lambda r: r["epochs"], "{:.1f}"),
+    ("best epoch", lambda r: r["best_epoch"], "{:.1f}"),
     ("best valid AUC", lambda r: r["valid_auc"], "{:.5f}"),
     ("best valid logloss", lambda r: r["valid_logloss"], "{:.5f}"),
     ("data prep/load (s)", lambda r: r["prep_s"], "{:.1f}"),
-    ("parameters", lambda r: r["params"], "{:,}"),
+    ("parameters", lambda r: r["params"], "{:,.0f}"),
 )  # fmt: skip
 
 
-def table(peer: dict, ours: dict) -> str:
+def table(peers: list[dict], ours: list[dict]) -> str:
+    """Each row's mean over the runs of each tool, and the ratio resctr/FuxiCTR."""
     lines = [f"{'':22}{'FuxiCTR':>14}{'resctr':>14}{'resctr/FuxiCTR':>16}"]
     for label, get, fmt in ROWS:
-        a, b = get(peer), get(ours)
+        a = statistics.mean(get(r) for r in peers)
+        b = statistics.mean(get(r) for r in ours)
         ratio = f"{b / a:.3f}" if a else "-"
         lines.append(f"{label:22}{fmt.format(a):>14}{fmt.format(b):>14}{ratio:>16}")
     return "\n".join(lines)
 
 
+def curve_means(runs: list[dict], key: str) -> list[tuple[float, int]]:
+    """Per epoch: (mean of `key` over the runs that reached it, how many did)."""
+    n = max(len(r[key]) for r in runs)
+    cols = [[r[key][e] for r in runs if len(r[key]) > e] for e in range(n)]
+    return [(statistics.mean(c), len(c)) for c in cols]
+
+
+def curves_table(groups: dict[str, list[dict]]) -> str:
+    lines = []
+    for key, fmt in (("valid_auc_per_epoch", "{:.4f}"), ("valid_logloss_per_epoch", "{:.4f}")):
+        means = {name: curve_means(runs, key) for name, runs in groups.items()}
+        lines.append(f"{key} (mean over seeds; n = runs that reached the epoch)")
+        lines.append("epoch" + "".join(f"{name:>22}" for name in groups))
+        for e in range(max(len(m) for m in means.values())):
+            cells = [
+                f"{fmt.format(m[e][0])} (n={m[e][1]})" if e < len(m) else "-"
+                for m in means.values()
+            ]
+            lines.append(f"{e + 1:>5}" + "".join(f"{c:>22}" for c in cells))
+    return "\n".join(lines)
+
+
+def paired(peers: list[dict], ours: list[dict]) -> str:
+    """Best-state valid AUC and logloss: per seed, mean +- std, and the paired t of the
+    difference resctr - FuxiCTR over seeds."""
+    from scipy import stats
+
+    lines = []
+    # the peer's logloss is computed on clipped float32 probabilities: compare it with resctr's
+    # computed the same way (peer_style_logloss), and show resctr's exact one too
+    for key, ours_key in (
+        ("valid_auc", "valid_auc"),
+        ("valid_logloss", "valid_logloss_peer_style"),
+        ("valid_logloss", "valid_logloss"),
+    ):
+        a = [r[key] for r in peers]
+        b = [r[ours_key] for r in ours]
+        diff = [y - x for x, y in zip(a, b, strict=True)]
+        line = (
+            f"{ours_key}: FuxiCTR {' / '.join(f'{x:.5f}' for x in a)} "
+            f"(mean {statistics.mean(a):.5f} +- {_std(a):.5f}); resctr "
+            f"{' / '.join(f'{x:.5f}' for x in b)} (mean {statistics.mean(b):.5f} +- {_std(b):.5f})"
+            f"; resctr - FuxiCTR {statistics.mean(diff):+.5f}"
+        )
+        if len(a) > 1:
+            t = stats.ttest_rel(b, a)
+            line += f", paired t {t.statistic:+.2f} (df {len(a) - 1}, p {t.pvalue:.3f})"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _std(xs: list[float]) -> float:
+    return statistics.stdev(xs) if len(xs) > 1 else 0.0
+
+
+def figure(groups: dict[str, list[dict]], title: str, path: pathlib.Path) -> None:
+    """Every run's valid AUC and logloss per epoch; one colour per tool."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    colors = ("tab:orange", "tab:blue", "tab:gray")
+    for (name, runs), color in zip(groups.items(), colors, strict=False):
+        for i, r in enumerate(runs):
+            for ax, key in zip(
+                axes, ("valid_auc_per_epoch", "valid_logloss_per_epoch"), strict=True
+            ):
+                ys = r[key]
+                label = name if i == 0 else None
+                ax.plot(range(1, len(ys) + 1), ys, color=color, alpha=0.8, marker=".",
+                        label=label)  # fmt: skip
+    later = lambda key: [y for rs in groups.values() for r in rs for y in r[key][1:]]  # noqa: E731
+    auc, ll = later("valid_auc_per_epoch"), later("valid_logloss_per_epoch")
+    if auc:  # epoch 1 is far off; scale the axes to the later epochs
+        axes[0].set_ylim(min(auc) - 0.002, max(auc) + 0.002)
+        axes[1].set_ylim(min(ll) - 0.005, max(ll) + 0.005)
+    axes[0].set(xlabel="epoch", ylabel="valid AUC")
+    axes[1].set(xlabel="epoch", ylabel="valid logloss")
+    axes[0].legend()
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
-    p = argparse.ArgumentParser(description="resctr vs FuxiCTR: BARS DeepFM on Frappe_x1")
+    p = argparse.ArgumentParser(description="resctr vs FuxiCTR: a BARS model on Frappe_x1")
     p.add_argument("--data", type=pathlib.Path, default=FRAPPE, help="BARS Frappe_x1 folder")
-    p.add_argument("--max-epochs", type=int, default=100, help="2 for a quick timing-only run")
+    p.add_argument("--model", choices=MODELS, default="deepfm")
+    p.add_argument("--seeds", default="2021,190034,992817", help="comma-separated, both tools")
+    p.add_argument("--max-epochs", type=int, default=None, help="default: the model's BARS cap")
+    p.add_argument(
+        "--resctr", default="parity", help="comma-separated: parity (bars_run), plain (before)"
+    )
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--threads", type=int, default=2, help="torch threads of the peer")
     p.add_argument(
         "--peer-python", type=pathlib.Path, default=pathlib.Path(".venv-peer/bin/python")
     )
-    p.add_argument("--seed", type=int, default=0, help="resctr seed (the peer uses BARS's 2021)")
-    p.add_argument("--json", type=pathlib.Path, help="also write both results here")
+    p.add_argument(
+        "--fuxictr-src", type=pathlib.Path, help="FuxiCTR v2.3.9 source tree (its model_zoo)"
+    )
+    p.add_argument("--json", type=pathlib.Path, help="also write every result here")
+    p.add_argument("--figure", type=pathlib.Path, help="PNG of every run's valid curves")
     args = p.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    variants = args.resctr.split(",")
+    if set(variants) - {"parity", "plain"}:
+        raise SystemExit(f"--resctr {args.resctr!r}: choose from parity, plain")
     if not args.peer_python.exists():
         raise SystemExit(f"no peer python at {args.peer_python}; create it with:\n  {SETUP_PEER}")
+    if args.model != "deepfm" and args.fuxictr_src is None:
+        raise SystemExit(f"--model {args.model} needs --fuxictr-src (FuxiCTR's model_zoo)")
     if args.device == "cpu" and args.threads != os.cpu_count():
         print(f"note: XLA uses all {os.cpu_count()} cores; the peer uses {args.threads} threads")
+    cfgs = {
+        (v, s): resctr_config(args.model, s, v, args.max_epochs) for v in variants for s in seeds
+    }
+    groups: dict[str, list[dict]] = {"FuxiCTR": []} | {f"resctr {v}": [] for v in variants}
+    load = {"start": os.getloadavg()[0]}
+
+    def save():
+        if args.json:
+            args.json.write_text(json.dumps({"runs": groups, "load": load}, indent=1))
+
     with tempfile.TemporaryDirectory(prefix="resctr-peer-") as tmp:
         scratch = pathlib.Path(tmp)
-        load = {"before_peer": os.getloadavg()[0]}
-        peer = run_peer(args, scratch)
-        load["before_resctr"] = os.getloadavg()[0]
-        ours = run_resctr(args, scratch)
-        load["after"] = os.getloadavg()[0]
-    print(f"\nBARS DeepFM on Frappe_x1, max {args.max_epochs} epochs, device {args.device}")
-    print(f"  FuxiCTR: {peer['tool']} on {peer['device']}, {peer['threads']} threads")
-    print(f"  resctr:  {ours['tool']} on {ours['device']}, {ours['threads']} cores")
-    print("  1-min load average before peer / before resctr / after: " + " / ".join(
+        csvs = {s: plain_csv(args.data, s, scratch) for s in ("train", "valid")}
+        for s in seeds:  # the peer's options come from resctr's config (same for variants)
+            groups["FuxiCTR"].append(run_peer(args, scratch, csvs, cfgs[variants[0], s], s))
+            print(f"FuxiCTR seed {s}: {groups['FuxiCTR'][-1]['valid_auc']:.5f}", flush=True)
+            save()
+        load["after_peer"] = os.getloadavg()[0]
+        for v in variants:
+            for s in seeds:
+                groups[f"resctr {v}"].append(run_resctr(args, scratch, cfgs[v, s]))
+                print(f"resctr {v} seed {s}: {groups[f'resctr {v}'][-1]['valid_auc']:.5f}")
+                save()
+        load["end"] = os.getloadavg()[0]
+    save()
+    peer = groups["FuxiCTR"][0]
+    ours = next(r for name, rs in groups.items() if name != "FuxiCTR" for r in rs)
+    title = (
+        f"BARS {args.model} on Frappe_x1 ({args.data.name}), seeds {args.seeds}, "
+        f"device {args.device}: {peer['tool']} vs {ours['tool']}"
+    )
+    print(f"\n{title}")
+    print(f"  FuxiCTR: {peer['device']}, {peer['threads']} threads")
+    print(f"  resctr:  {ours['device']}, {ours['threads']} cores")
+    print("  1-min load average start / after peer / end: " + " / ".join(
         f"{v:.1f}" for v in load.values()))  # fmt: skip
-    print(table(peer, ours))
-    if args.json:
-        args.json.write_text(json.dumps({"fuxictr": peer, "resctr": ours, "load": load}, indent=1))
+    for v in variants:
+        print(f"\n== resctr {v} ==")
+        print(table(groups["FuxiCTR"], groups[f"resctr {v}"]))
+        print(paired(groups["FuxiCTR"], groups[f"resctr {v}"]))
+    print()
+    print(curves_table(groups))
+    if args.figure:
+        figure(groups, title, args.figure)
+        print(f"figure: {args.figure}")
 
 
 if __name__ == "__main__":

@@ -15,11 +15,13 @@ import json
 from typing import Any
 
 import resnets
+from ctr.layers.init_scheme import check_init_scheme
 from ctr.models import MODELS, check_compatible
 
 MONITORS = ("auc", "logloss")
 OPTIMIZERS = ("adam", "lazy_adam")  # lazy_adam: experiments/optimizers.py
 COMPUTE_DTYPES = ("float32", "bfloat16")  # bfloat16: mixed precision, f32 params and loss
+NET_L2_PARAMS = ("kernels", "all")  # all: every non-embedding parameter (FuxiCTR's net_regularizer)
 
 
 def _frozen(options: dict) -> dict:
@@ -38,8 +40,10 @@ class ModelConfig:
     name: str
     options: dict = dataclasses.field(default_factory=dict)
     embedding_dim: int = 10
+    init: str = "flax"  # initialisation scheme (ctr/layers/init_scheme.py); "fuxictr": the peer's
 
     def __post_init__(self):
+        check_init_scheme(self.init)
         if self.name not in MODELS:
             raise ValueError(f"unknown model {self.name!r}; choose from {sorted(MODELS)}")
         own = set(inspect.signature(MODELS[self.name]).parameters) - {
@@ -90,6 +94,11 @@ class TrainConfig:
     shard_embeddings: bool = False  # with data_parallel: split tables along the vocabulary
     compute_dtype: str = "float32"  # forward/backward dtype; params, optimizer, loss stay f32
     optimizer: str = "adam"  # "lazy_adam": row-sparse Adam on embedding tables
+    # FuxiCTR's BaseModel defaults (docs/peer_parity.md); 0 / "kernels" keep resctr's behaviour.
+    grad_clip_norm: float = 0.0  # > 0: scale the gradient to this global L2 norm when above it
+    min_lr: float = 0.0  # floor of the lr decay (FuxiCTR lr_decay's min_lr 1e-6)
+    min_delta: float = 0.0  # an epoch improves only by more than this (FuxiCTR's 1e-6)
+    net_l2_params: str = "kernels"  # what net_l2 covers: Dense/cross kernels, or "all" params
 
     def __post_init__(self):
         if self.monitor not in MONITORS:
@@ -105,6 +114,13 @@ class TrainConfig:
             )
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"train.optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
+        for name in ("grad_clip_norm", "min_lr", "min_delta"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"train.{name} must be >= 0 (0: off), got {getattr(self, name)}")
+        if self.net_l2_params not in NET_L2_PARAMS:
+            raise ValueError(
+                f"train.net_l2_params {self.net_l2_params!r}; choose from {NET_L2_PARAMS}"
+            )
         if self.optimizer == "lazy_adam" and self.embedding_l2 > 0:
             raise ValueError(
                 "train.optimizer='lazy_adam' needs train.embedding_l2=0: the L2 term covers the "
@@ -112,9 +128,20 @@ class TrainConfig:
             )
 
 
-# Train fields added after the first published results: left out of run_id at their defaults,
-# so run folders written before them keep their ids (resume, tables, the README's numbers).
-HASH_OMITTED_DEFAULTS = {"compute_dtype": "float32", "optimizer": "adam"}
+# Fields added after the first published results, by config section: left out of run_id at
+# their defaults, so run folders written before them keep their ids (resume, tables, the
+# README's numbers).
+HASH_OMITTED_DEFAULTS = {
+    "train": {
+        "compute_dtype": "float32",
+        "optimizer": "adam",
+        "grad_clip_norm": 0.0,
+        "min_lr": 0.0,
+        "min_delta": 0.0,
+        "net_l2_params": "kernels",
+    },
+    "model": {"init": "flax"},
+}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -148,9 +175,10 @@ class RunConfig:
         """Readable prefix plus a hash of the whole config (the sweep name excluded)."""
         d = self.to_json()
         d.pop("sweep")
-        for key, default in HASH_OMITTED_DEFAULTS.items():
-            if d["train"].get(key) == default:
-                del d["train"][key]
+        for section, defaults in HASH_OMITTED_DEFAULTS.items():
+            for key, default in defaults.items():
+                if d[section].get(key) == default:
+                    del d[section][key]
         digest = hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.model.name}-{self.connection.name}-s{self.seed}-{digest}"
 

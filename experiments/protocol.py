@@ -1,8 +1,10 @@
 """The BARS training protocol (Zhu et al. 2022, "BARS"; FuxiCTR's early stopping), vmapped.
 
-Every epoch: train one pass, evaluate on valid, monitor valid AUC. A non-improving epoch
-multiplies the lr by `lr_decay` (0.1); `patience` (2) consecutive ones stop the run; the best
-state is kept and reported on valid and test. A NaN/inf loss ends a run as "diverged".
+Every epoch: train one pass, evaluate on valid, monitor valid AUC. An epoch improves when it
+beats the best by more than `min_delta`; a non-improving epoch multiplies the lr by `lr_decay`
+(0.1), not below `min_lr`; `patience` (2) consecutive ones stop the run; training goes on from
+the current state, and the best state is kept and reported on valid and test. A NaN/inf loss
+ends a run as "diverged".
 Runs that differ only in seed train as one vmapped program; each keeps its own protocol state,
 checkpoint and result. Per-epoch data keys are fold_in(seed, epoch), so a resumed run sees the
 same permutations as an uninterrupted one.
@@ -50,9 +52,10 @@ class Protocol:
         self.epoch += 1
         t = cfg.train
         value = valid[t.monitor]
-        improved = math.isfinite(value) and (
-            self.best is None or (value > self.best if t.monitor == "auc" else value < self.best)
+        gain = (
+            None if self.best is None else (value - self.best) * (1 if t.monitor == "auc" else -1)
         )
+        improved = math.isfinite(value) and (gain is None or gain > t.min_delta)
         if improved:
             self.best, self.best_epoch, self.best_valid, self.bad_epochs = (
                 value,
@@ -62,7 +65,7 @@ class Protocol:
             )
         else:
             self.bad_epochs += 1
-            self.lr *= t.lr_decay
+            self.lr = max(self.lr * t.lr_decay, t.min_lr)
             if self.bad_epochs >= t.patience:
                 self.status = "stopped"
         if self.status == "running" and self.epoch >= t.max_epochs:
@@ -102,7 +105,9 @@ def train_runs(
     sample["mask"] = np.ones(2, np.float32)
     # eager init: op-level compile caches are shared by every model of a sweep, a jitted init
     # would compile anew for each one (seconds on a CPU)
-    init = lambda key: jax.device_get(train.init_state(model, tx, key, sample))  # noqa: E731
+    init = lambda key: jax.device_get(  # noqa: E731
+        train.init_state(model, tx, key, sample, cfg0.model.init)
+    )
     state_shape = jax.eval_shape(lambda: train.init_state(model, tx, jax.random.PRNGKey(0), sample))
     abstract = {"state": state_shape, "best": state_shape}
 

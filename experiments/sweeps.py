@@ -27,13 +27,16 @@ def family_options(family: str, *, widths_differ: bool, dag_group: int) -> dict:
 
 
 def grid(models, families, seeds, *, data, train, model_options, embedding_dim, widths_differ,
-         dag_group, sweep) -> list[RunConfig]:  # fmt: skip
+         dag_group, sweep, init="flax") -> list[RunConfig]:  # fmt: skip
     return [
         RunConfig(
             data=data,
             model=ModelConfig(
-                name=m, options=dict(model_options.get(m, {})), embedding_dim=embedding_dim
-            ),  # fmt: skip
+                name=m,
+                options=dict(model_options.get(m, {})),
+                embedding_dim=embedding_dim,
+                init=init,
+            ),
             connection=ConnectionConfig(
                 name=f, options=family_options(f, widths_differ=widths_differ, dag_group=dag_group)
             ),
@@ -78,13 +81,23 @@ def demo() -> list[RunConfig]:
     )
 
 
-BARS_TRAIN = TrainConfig(lr=1e-3, batch_size=4096, max_epochs=100, patience=2, embedding_l2=0.05)
+# FuxiCTR 2.3.9's BaseModel behaviour that BARS's configs leave at its defaults, so that a BARS
+# sweep trains as the peer does (docs/peer_parity.md; README "Training like the peer"): the
+# gradient norm clipped at 10 (BaseModel.fit), the lr decay floored at 1e-6 (lr_decay), an
+# epoch improving only by more than 1e-6 (checkpoint_and_earlystop), net_regularizer over every
+# non-embedding parameter, and Linear weights drawn xavier-normal (reset_parameters).
+FUXICTR_TRAIN = dict(grad_clip_norm=10.0, min_lr=1e-6, min_delta=1e-6, net_l2_params="all")
+FUXICTR_INIT = "fuxictr"
+BARS_TRAIN = TrainConfig(
+    lr=1e-3, batch_size=4096, max_epochs=100, patience=2, embedding_l2=0.05, **FUXICTR_TRAIN
+)
 BARS_TOWER = {"hidden": [400, 400, 400], "dropout": 0.2, "batch_norm": True}  # DNN/DeepFM Frappe
 
 
 def families_frappe() -> list[RunConfig]:
     """Under the BARS protocol on Frappe_x1, does any residual family beat the plain published
-    DNN/DeepFM towers (valid AUC ~0.984), or are 3-layer CTR towers too shallow to benefit?"""
+    DNN/DeepFM towers (valid AUC ~0.984), or are 3-layer CTR towers too shallow to benefit?
+    Trained as FuxiCTR trains (FUXICTR_TRAIN, FUXICTR_INIT)."""
     families = [f for f in resnets.CONNECTIONS if f != "dag"]  # dag: no BatchNorm (see dag.py)
     return grid(
         ["dnn", "deepfm"],
@@ -97,12 +110,14 @@ def families_frappe() -> list[RunConfig]:
         widths_differ=True,
         dag_group=40,
         sweep="families_frappe",
+        init=FUXICTR_INIT,
     )
 
 
 def depth_frappe() -> list[RunConfig]:
     """Degradation (He et al. 2016, Fig. 1) in a CTR tower: a plain DNN gets worse with depth
-    (1 -> 32 layers of 400), identity/scaled/dense shortcuts keep deep towers trainable."""
+    (1 -> 32 layers of 400), identity/scaled/dense shortcuts keep deep towers trainable.
+    Trained as FuxiCTR trains (FUXICTR_TRAIN, FUXICTR_INIT): the clip at 10 bounds every step."""
     towers = [
         {"hidden": [400] * d, "dropout": 0.2, "batch_norm": True} for d in (1, 2, 4, 8, 16, 32)
     ]
@@ -115,7 +130,8 @@ def norm_frappe() -> list[RunConfig]:
     trainable and its gain shrinks once a shortcut is there; BN beats LN on CTR towers; post-norm
     suits plain/dense stacks, pre-norm (a clean identity path) suits identity/scaled. The
     baseline is each family's unnormalized tower (norm "none", placement moot, so run once).
-    The BARS in-block BN tower at depth 8 is depth_frappe's row."""
+    The BARS in-block BN tower at depth 8 is depth_frappe's row. Trained as FuxiCTR trains
+    (FUXICTR_TRAIN, FUXICTR_INIT)."""
     settings = [("none", "pre")] + [(n, p) for n in ("bn", "ln") for p in POSITIONS]
     towers = [
         {"hidden": [400] * 8, "dropout": 0.2, "norm": norm, "norm_position": position}
@@ -140,6 +156,7 @@ def _dnn_towers_frappe(towers: list[dict], *, sweep: str) -> list[RunConfig]:
             widths_differ=True,
             dag_group=40,
             sweep=sweep,
+            init=FUXICTR_INIT,
         )
     ]
 
@@ -252,7 +269,8 @@ BARS_SEED = 2021  # the seed of every BARS leaderboard run
 
 
 def bars_run(model: str, family: str, seed: int, *, sweep: str, max_epochs: int | None = None):
-    """One Frappe_x1 run of `model` with its BARS_FRAPPE settings and connection `family`."""
+    """One Frappe_x1 run of `model` with its BARS_FRAPPE settings and connection `family`,
+    trained as FuxiCTR trains (FUXICTR_TRAIN, FUXICTR_INIT)."""
     hp = BARS_FRAPPE[model]
     train = TrainConfig(
         lr=1e-3,
@@ -260,11 +278,12 @@ def bars_run(model: str, family: str, seed: int, *, sweep: str, max_epochs: int 
         max_epochs=max_epochs or hp.get("max_epochs", 100),
         patience=hp.get("patience", 2),
         embedding_l2=hp["embedding_l2"],
+        **FUXICTR_TRAIN,
     )
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in hp.get("options", {}).items()}
     return RunConfig(
         data=DataConfig(name="frappe"),
-        model=ModelConfig(name=model, options=options, embedding_dim=10),
+        model=ModelConfig(name=model, options=options, embedding_dim=10, init=FUXICTR_INIT),
         connection=ConnectionConfig(
             name=family, options=family_options(family, widths_differ=True, dag_group=40)
         ),
@@ -277,7 +296,8 @@ def bars_run(model: str, family: str, seed: int, *, sweep: str, max_epochs: int 
 def bars_frappe() -> list[RunConfig]:
     """Our JAX models with the published architectures (connection `none`) and BARS settings
     reach the BARS Frappe_x1 test AUC within 0.003 on valid (same distribution; the shared data
-    has no test split and a re-sampled train), in BARS's order: LR < FM < FFM/NFM < DNN family."""
+    has no test split and a re-sampled train), in BARS's order: LR < FM < FFM/NFM < DNN family.
+    Trained as FuxiCTR trains (bars_run: FUXICTR_TRAIN, FUXICTR_INIT)."""
     return [bars_run(m, "none", BARS_SEED, sweep="bars_frappe") for m in BARS_FRAPPE]
 
 
@@ -295,7 +315,8 @@ def _compatible(model: str, family: str) -> bool:
 def families_frappe_all() -> list[RunConfig]:
     """Does any residual family beat the published (plain) architecture of any Frappe_x1
     feature-interaction model under its BARS settings? Every model x 6 families x 3 seeds
-    (incompatible pairs of ctr.models.compat skipped); the GPU sweep of issue 6."""
+    (incompatible pairs of ctr.models.compat skipped); the GPU sweep of issue 6. Trained as
+    FuxiCTR trains (bars_run: FUXICTR_TRAIN, FUXICTR_INIT)."""
     return [
         bars_run(m, f, s, sweep="families_frappe_all")
         for m in BARS_FRAPPE
@@ -309,7 +330,8 @@ def families_frappe_cpu() -> list[RunConfig]:
     """CPU subset of families_frappe_all (~1 h on 2 cores): one model per residual slot kind,
     DNN (MLP tower), DCN (cross layers + tower), xDeepFM (CIN + tower + combination) and FM
     (the combination slot only), x the 6 families, seed 2021, at most 12 epochs (BARS runs
-    stop at epoch 14-19, so a capped run can end before the patience rule does)."""
+    stop at epoch 14-19, so a capped run can end before the patience rule does). Trained as
+    FuxiCTR trains (bars_run: FUXICTR_TRAIN, FUXICTR_INIT)."""
     return [
         bars_run(m, f, BARS_SEED, sweep="families_frappe_cpu", max_epochs=12)
         for m in ("fm", "dnn", "dcn", "xdeepfm")
@@ -321,12 +343,13 @@ def families_frappe_cpu() -> list[RunConfig]:
 def gbdt_frappe() -> list[RunConfig]:
     """GBDT+LR (issue 10) against LR and FM on Frappe_x1, 3 seeds: do the leaves of 30 boosted
     trees (fitted once on train, cached) add to the raw fields what FM's pairwise factors add?
-    The heads take LR's and FM's BARS settings; the trees keep gbdt_lr's defaults (30 x 31)."""
+    The heads take LR's and FM's BARS settings, trained as FuxiCTR trains (bars_run); the trees
+    keep gbdt_lr's defaults (30 x 31)."""
     runs = [bars_run(m, "none", s, sweep="gbdt_frappe") for m in ("lr", "fm") for s in BARS_SEEDS]
     for head, like in (("lr", "lr"), ("fm", "fm")):
         for s in BARS_SEEDS:
             run = bars_run(like, "none", s, sweep="gbdt_frappe")
-            model = ModelConfig(name="gbdt_lr", options={"head": head}, embedding_dim=10)
+            model = dataclasses.replace(run.model, name="gbdt_lr", options={"head": head})
             runs.append(dataclasses.replace(run, model=model))
     return runs
 

@@ -2,10 +2,13 @@
 
 loss = masked mean BCE(logits, y)
        + embedding_l2/2 * sum ||E||^2   (tables: is_embedding_path; FuxiCTR's (lambda/p)||E||_p^p)
-       + net_l2/2 * sum ||W||^2          (every other kernel)
+       + net_l2/2 * sum ||W||^2          (every other kernel; net_l2_params="all": every other
+                                          parameter, as FuxiCTR's net_regularizer)
        + resnets.penalty(sown "losses") (families' L1 on gates/edges)
 Adam sits inside optax.inject_hyperparams, so the learning rate is part of the optimizer state
-and the protocol's lr decay changes a number, not the compiled program.
+and the protocol's lr decay changes a number, not the compiled program. With grad_clip_norm c
+the gradient of the whole loss is first scaled to global L2 norm c when its norm is above c
+(PyTorch's clip_grad_norm_, which FuxiCTR's BaseModel.train_step calls with c = 10).
 A whole epoch is one `lax.scan` over device-resident data batched by index; seeds that share a
 config are vmapped over a stacked state (one program, one result per seed).
 """
@@ -26,6 +29,7 @@ import resnets
 from ctr.datasets.device import epoch_indices, gather
 from ctr.features import FeatureSpec
 from ctr.layers.embedding import TABLE_PREFIX, FeatureEmbedding, is_embedding_path, path_keys
+from ctr.layers.init_scheme import init_with_scheme
 from ctr.models import MODELS
 from experiments.configs import RunConfig, TrainConfig
 from experiments.optimizers import lazy_adam, row_bounds
@@ -52,17 +56,30 @@ def build_model(cfg: RunConfig, spec: FeatureSpec) -> nn.Module:
 def make_optimizer(
     tcfg: TrainConfig, spec: FeatureSpec | None = None
 ) -> optax.GradientTransformation:
-    """tcfg.optimizer by name. lazy_adam's row bounds come from `spec` (batch x id slots per
-    table); without it every table takes lazy_adam's dense path (same result, dense cost)."""
+    """tcfg.optimizer by name, after global-norm clipping when tcfg.grad_clip_norm > 0.
+    lazy_adam's row bounds come from `spec` (batch x id slots per table); without it every table
+    takes lazy_adam's dense path (same result, dense cost)."""
+    bounds = row_bounds(spec, tcfg.batch_size) if spec is not None else {}
+    if tcfg.grad_clip_norm > 0:
+        clip = optax.clip_by_global_norm(tcfg.grad_clip_norm)
+
+        def clipped(learning_rate):
+            if tcfg.optimizer == "lazy_adam":
+                return optax.chain(clip, lazy_adam(learning_rate, max_rows=bounds))
+            return optax.chain(clip, optax.adam(learning_rate))
+
+        return optax.inject_hyperparams(clipped)(learning_rate=tcfg.lr)
     if tcfg.optimizer == "lazy_adam":
-        bounds = row_bounds(spec, tcfg.batch_size) if spec is not None else {}
         return optax.inject_hyperparams(lazy_adam)(learning_rate=tcfg.lr, max_rows=bounds)
     return optax.inject_hyperparams(optax.adam)(learning_rate=tcfg.lr)
 
 
-def init_state(model: nn.Module, tx, seed_key: jax.Array, sample: dict) -> TrainState:
+def init_state(
+    model: nn.Module, tx, seed_key: jax.Array, sample: dict, init_scheme: str = "flax"
+) -> TrainState:
+    """Fresh state of one seed; `init_scheme` (ModelConfig.init) as ctr/layers/init_scheme.py."""
     init_key, rng = jax.random.split(seed_key)
-    variables = model.init(init_key, sample, train=False)
+    variables = init_with_scheme(model, init_scheme, init_key, sample, train=False)
     params = variables["params"]
     return TrainState(
         step=jnp.zeros((), jnp.int32),
@@ -106,15 +123,16 @@ def with_learning_rate(state: TrainState, lr) -> TrainState:
     return state.replace(opt_state=state.opt_state._replace(hyperparams=hp))
 
 
-def l2_terms(params) -> tuple[jax.Array, jax.Array]:
-    """(sum of squared embedding tables, sum of squared non-embedding kernels)."""
+def l2_terms(params, net_params: str = "kernels") -> tuple[jax.Array, jax.Array]:
+    """(sum of squared embedding tables, sum of squared non-embedding kernels, or with
+    net_params="all" of every non-embedding parameter)."""
     emb = jnp.zeros(())
     net = jnp.zeros(())
     for path, leaf in jax.tree_util.tree_leaves_with_path(params):
         keys = path_keys(path)
         if is_embedding_path(keys):
             emb = emb + jnp.sum(jnp.square(leaf))
-        elif keys[-1] == "kernel":
+        elif net_params == "all" or keys[-1] == "kernel":
             net = net + jnp.sum(jnp.square(leaf))
     return emb, net
 
@@ -186,7 +204,7 @@ def make_train_step(model: nn.Module, tx, tcfg: TrainConfig, consts: dict | None
         mask_B = batch["mask"]
         bce_B = optax.sigmoid_binary_cross_entropy(logits_B, batch["label"])
         bce = jnp.sum(bce_B * mask_B) / jnp.maximum(jnp.sum(mask_B), 1.0)
-        emb_sq, net_sq = l2_terms(params)
+        emb_sq, net_sq = l2_terms(params, tcfg.net_l2_params)
         loss = (
             bce
             + 0.5 * tcfg.embedding_l2 * emb_sq

@@ -22,6 +22,18 @@ def test_bars_frappe_covers_every_feature_interaction_model_with_its_bars_settin
     assert runs["ipnn"].train.patience == 3
 
 
+def test_bars_sweeps_train_as_fuxictr_trains():
+    """Every sweep that claims BARS's protocol runs FuxiCTR's BaseModel defaults (issue 17)."""
+    for name in ("bars_frappe", "families_frappe", "families_frappe_all", "families_frappe_cpu",
+                 "depth_frappe", "norm_frappe", "gbdt_frappe"):  # fmt: skip
+        for c in sweeps.SWEEPS[name]():
+            assert c.model.init == "fuxictr", name
+            t = c.train
+            assert (t.grad_clip_norm, t.min_lr, t.min_delta) == (10.0, 1e-6, 1e-6), name
+            assert t.net_l2_params == "all", name
+    assert {c.model.init for c in sweeps.demo()} == {"flax"}  # not a BARS sweep
+
+
 def test_family_sweeps_are_the_full_grid_and_its_cpu_subset():
     full = sweeps.families_frappe_all()
     cpu = sweeps.families_frappe_cpu()

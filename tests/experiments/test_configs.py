@@ -8,6 +8,7 @@ from runner_helpers import tiny
 import resnets
 from ctr.models import MODELS
 from experiments.configs import (
+    HASH_OMITTED_DEFAULTS,
     ConnectionConfig,
     ModelConfig,
     RunConfig,
@@ -41,6 +42,12 @@ def test_bad_configs_name_the_problem():
         TrainConfig(monitor="acc")
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="grad_clip_norm must be >= 0"):
+        TrainConfig(grad_clip_norm=-1.0)
+    with pytest.raises(ValueError, match="net_l2_params 'bias'.*all"):
+        TrainConfig(net_l2_params="bias")
+    with pytest.raises(ValueError, match="model.init 'torch'.*fuxictr"):
+        ModelConfig(name="dnn", init="torch")
 
 
 def test_overrides_parse_literals_and_revalidate():
@@ -59,7 +66,21 @@ def test_overrides_parse_literals_and_revalidate():
 def test_run_id_is_stable_when_train_fields_are_added_at_their_defaults():
     # The id of this config was written before compute_dtype/optimizer existed: run folders of
     # earlier sweeps must keep resolving. A new train field belongs in HASH_OMITTED_DEFAULTS.
+    # The same holds for the FuxiCTR parity options (model.init, train.grad_clip_norm, ...).
     base = RunConfig(model=ModelConfig(name="lr"))
     assert base.run_id == "lr-none-s0-168ab051"
-    bf16 = dataclasses.replace(base, train=TrainConfig(compute_dtype="bfloat16"))
-    assert bf16.run_id != base.run_id
+    old_json = base.to_json()  # a config.json written before the new fields existed
+    for section, defaults in HASH_OMITTED_DEFAULTS.items():
+        for key in defaults:
+            del old_json[section][key]
+    assert RunConfig.from_json(old_json).run_id == base.run_id
+    changed = [
+        TrainConfig(compute_dtype="bfloat16"),
+        TrainConfig(grad_clip_norm=10.0),
+        TrainConfig(min_lr=1e-6),
+        TrainConfig(min_delta=1e-6),
+        TrainConfig(net_l2_params="all"),
+    ]
+    ids = {dataclasses.replace(base, train=t).run_id for t in changed}
+    ids.add(dataclasses.replace(base, model=ModelConfig(name="lr", init="fuxictr")).run_id)
+    assert len(ids) == len(changed) + 1 and base.run_id not in ids
