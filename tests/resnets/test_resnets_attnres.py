@@ -188,24 +188,25 @@ OPTIONS = [{}, {"block": 2}, {"block": 2, "pointwise": True}]
 
 @pytest.mark.parametrize("opts", OPTIONS)
 def test_jit_equals_eager(opts, x_BxD):
-    checks.check_jit_equals_eager("attnres", x_BxD, **opts)
+    checks.check_jit_equals_eager("attnres", opts)
 
 
 @pytest.mark.parametrize("opts", OPTIONS)
 @pytest.mark.parametrize("shared", [False, True])
 def test_causal(opts, shared, x_BxD):
-    checks.check_causal("attnres", x_BxD, depth=4, shared=shared, **opts)
+    checks.check_causal("attnres", opts, shared=shared, depth=4)
 
 
 @pytest.mark.slow
 def test_32_layers_pass_a_finite_gradient_to_the_first_block():
     """The defaults run in test_resnets_registry's deep-stack test."""
-    checks.check_deep_gradient("attnres", block=4, pointwise=True)
+    checks.check_deep_stack("attnres", dict(block=4, pointwise=True))
 
 
 @pytest.mark.parametrize("opts", OPTIONS)
 def test_width_change_and_3d_state(opts):
-    checks.check_width_change_and_3d("attnres", **opts)
+    checks.check_width_change("attnres", opts)
+    checks.check_3d_state("attnres", opts)
 
 
 def test_shared_instance_has_one_query(x_BxD):

@@ -126,21 +126,22 @@ OPTIONS = [{}, {"block": 2, "gate": "dynamic"}, {"pointwise": False}]
 
 @pytest.mark.parametrize("opts", OPTIONS)
 def test_jit_equals_eager(opts, x_BxD):
-    checks.check_jit_equals_eager("deres", x_BxD, **opts)
+    checks.check_jit_equals_eager("deres", opts)
 
 
 @pytest.mark.parametrize("opts", OPTIONS)
 @pytest.mark.parametrize("shared", [False, True])
 def test_causal(opts, shared, x_BxD):
-    checks.check_causal("deres", x_BxD, depth=4, shared=shared, **opts)
+    checks.check_causal("deres", opts, shared=shared, depth=4)
 
 
 @pytest.mark.slow
 def test_32_layers_pass_a_finite_gradient_to_the_first_block():
     """The defaults run in test_resnets_registry's deep-stack test."""
-    checks.check_deep_gradient("deres", block=4, gate="dynamic")
+    checks.check_deep_stack("deres", dict(block=4, gate="dynamic"))
 
 
 @pytest.mark.parametrize("opts", OPTIONS)
 def test_width_change_and_3d_state(opts):
-    checks.check_width_change_and_3d("deres", **opts)
+    checks.check_width_change("deres", opts)
+    checks.check_3d_state("deres", opts)

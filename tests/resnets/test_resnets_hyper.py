@@ -4,17 +4,17 @@ per-row oracle with trained-like weights, and the checks every family passes."""
 import jax
 import numpy as np
 import pytest
-from multistream_checks import (
+from resnets_helpers import DEPTH, randomize
+from stream_checks import (
     check_3d_state,
     check_causal,
     check_deep_stack,
     check_jit_equals_eager,
-    check_width_change,
+    check_width_change_matches_identity,
     identity_reference,
     probe_stack,
     run_with_inputs,
 )
-from resnets_helpers import DEPTH, randomize
 
 import resnets
 
@@ -181,7 +181,7 @@ def test_32_layers_pass_gradients(opts):
 
 @pytest.mark.parametrize("opts", VARIANTS[:2])
 def test_width_change(opts):
-    check_width_change("hyper", opts)
+    check_width_change_matches_identity("hyper", opts)
 
 
 @pytest.mark.parametrize("opts", VARIANTS[:2])

@@ -8,9 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from resnets_helpers import BATCH, WIDTH, mlp_stack, randomize, with_blocks
+from stream_checks import check_deep_stack
 
 import resnets
-from resnets.blocks import MLP
 from resnets.laurel import VARIANTS, LaurelConnection
 
 FACTORS = ("alpha", "beta", "alpha_logit", "beta_logit", "gamma", "lr_a", "lr_b", "pa_a", "pa_b")
@@ -178,15 +178,7 @@ def test_no_state_depends_on_a_later_layer(shared):
 
 @pytest.mark.slow  # compiling 32 layers takes ~20 s on 2 cores; the registry loop runs rw+lr
 def test_32_layers_pass_finite_gradients_to_the_first_block():
-    variant = "rw+lr+pa"
-    stack = resnets.ResidualStack(partial(MLP, WIDTH), resnets.get("laurel", variant=variant), 32)
-    x = jax.random.normal(jax.random.key(1), (16, 5))
-    params = jax.jit(stack.init)(jax.random.key(0), x)["params"]
-    loss = lambda p: jnp.mean(stack.apply({"params": p}, x) ** 2)
-    value, grads = jax.jit(jax.value_and_grad(loss))(params)
-    assert np.isfinite(value)
-    assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
-    assert np.abs(grads["block_0"]["Dense_0"]["kernel"]).sum() > 0.0
+    grads = check_deep_stack("laurel", {"variant": "rw+lr+pa"}, in_width=5)
     assert np.abs(grads["conn_31"]["pa_b"]).sum() > 0.0
 
 

@@ -6,17 +6,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from multistream_checks import (
+from resnets_helpers import DEPTH, randomize
+from stream_checks import (
     check_3d_state,
     check_causal,
     check_deep_stack,
     check_jit_equals_eager,
-    check_width_change,
+    check_width_change_matches_identity,
     identity_reference,
     probe_stack,
     run_with_inputs,
 )
-from resnets_helpers import DEPTH, randomize
 
 import resnets
 from resnets.mhc import res_bias, sinkhorn_knopp
@@ -191,7 +191,7 @@ def test_32_layers_pass_gradients():
 
 
 def test_width_change():
-    check_width_change("mhc", {})
+    check_width_change_matches_identity("mhc", {})
 
 
 def test_3d_state():

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from resnets_helpers import BATCH, WIDTH, mlp_stack, randomize
+from stream_checks import check_deep_stack
 
 import resnets
 from resnets.blocks import MLP
@@ -163,11 +164,4 @@ def test_jit_equals_eager_shared_and_3d_states_act_row_by_row():
 
 @pytest.mark.slow  # the registry loop's deep-stack test runs the defaults in the fast suite
 def test_32_layers_pass_finite_gradients_to_the_first_block():
-    stack = resnets.ResidualStack(partial(MLP, WIDTH), resnets.get("residual"), 32)
-    x = jax.random.normal(jax.random.key(1), (16, 5))
-    params = jax.jit(stack.init)(jax.random.key(0), x)["params"]
-    loss = lambda p: jnp.mean(stack.apply({"params": p}, x) ** 2)
-    value, grads = jax.jit(jax.value_and_grad(loss))(params)
-    assert np.isfinite(value)
-    assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
-    assert np.abs(grads["block_0"]["Dense_0"]["kernel"]).sum() > 0.0
+    check_deep_stack("residual", {}, in_width=5)
