@@ -60,6 +60,9 @@ class MultiStream(StateStream):
     """hyper and mhc: h0 copied into n streams; out = sum (or mean) of the streams."""
 
     family_name: ClassVar[str]
+    # a stack that is one block of a longer one (a Transformer block) reads out the streams'
+    # mean: a sum would multiply the residual stream by n at every block
+    nested: ClassVar[dict] = {"readout_mode": "mean"}
 
     n: int = 4
     readout_mode: str = "sum"

@@ -69,11 +69,13 @@ def slot_factory(
     fixed_width: bool = False,
     mlp_tower: bool = False,
     width: int | None = None,
+    nested: bool = False,
 ) -> ConnectionFactory:
     """The family a slot really runs: the published shortcut (identity) for a plain family where
     the layer has one, and for a family that cannot merge states of the slot's input `width`
     (its `min_width`; without a shortcut that is an error), concat projected where the width is
-    fixed, and the published form where a fused family has no MLP tower to rewire."""
+    fixed, the family's `nested` options in a stack that is one block of a longer one, and the
+    published form where a fused family has no MLP tower to rewire."""
     from resnets import get  # the registry imports this module
 
     if factory.cls.fused and not mlp_tower:
@@ -87,6 +89,8 @@ def slot_factory(
         factory = get("identity", shared=factory.shared)
     if builtin_shortcut and factory.cls.plain:
         factory = get("identity", shared=factory.shared)
+    if nested:
+        factory = factory.replace(**factory.cls.nested)
     return factory.replace(**factory.cls.fixed_width) if fixed_width else factory
 
 
@@ -105,12 +109,14 @@ def residual_stack(
     fixed_width: bool = False,
     mlp_tower: MLPTower | None = None,
     every_layer: bool = False,
+    nested: bool = False,
 ):
     """h_0 through `blocks` merged by `connection`; call inside the caller's compact method.
 
     `post(h, k)` runs after merge k (and after a post norm); `names` are the layers' suffixes
     (`conn_{s}`, `norm_{s}`; default 0..L-1, "" gives `conn`); `mlp_tower` describes the blocks
-    when they form an MLP tower, which a fused family then replaces (module `dag`).
+    when they form an MLP tower, which a fused family then replaces (module `dag`); `nested`
+    says the stack is one block of a longer one (a Transformer block).
     """
     check_norm(norm, norm_position)
     factory = slot_factory(
@@ -119,6 +125,7 @@ def residual_stack(
         fixed_width=fixed_width,
         mlp_tower=mlp_tower is not None,
         width=h0.shape[-1],
+        nested=nested,
     )
     factory.cls.check_stack(norm=norm, norm_position=norm_position)
     if not blocks:

@@ -29,6 +29,8 @@ Class-level facts the rest of the code reads instead of testing family names:
                feature is a constant); a narrower slot with a built-in shortcut (the 1-wide
                wide+deep sum) keeps the shortcut, any other raises;
   fixed_width  options that keep the width when a slot needs it (concat: project=True);
+  nested       options for a stack that is one block of a longer one (each Transformer block
+               is its own stack): its readout must keep the scale (hyper: the streams' mean);
   renamed      old option names still read from stored configs, {old: new};
   shared_note  what `shared=True` needs, for `resctr families` (checked by `check_options`);
   learned      parameter leaf names worth logging (resnets.summary reads them by path).
@@ -52,6 +54,7 @@ class Stream(nn.Module):
     fused: ClassVar[bool] = False
     min_width: ClassVar[int] = 1
     fixed_width: ClassVar[dict[str, Any]] = {}
+    nested: ClassVar[dict[str, Any]] = {}
     renamed: ClassVar[dict[str, str]] = {}
     shared_note: ClassVar[str] = ""
     learned: ClassVar[tuple[str, ...]] = ()

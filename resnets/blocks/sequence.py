@@ -3,7 +3,7 @@
 The pattern `GRU → Dense(zero init) → x + δ`: the zero-initialised projection maps the block's
 output (any width, e.g. 2·hidden for a bidirectional GRU) back to width(x) and makes δ = 0 at
 init, so with identity-like families the layer starts as the identity map. It is a one-layer
-residual stack (resnets.residual_stack, connection `conn`).
+residual stack (resnets.residual_stack, connection `conn`), nested: one block of a longer stack.
 """
 
 from __future__ import annotations
@@ -30,4 +30,4 @@ class SequenceResidual(nn.Module):
         def branch(h: jax.Array) -> jax.Array:
             return delta(self.block(h, train=train))
 
-        return residual_stack(x, [branch], self.connection, train=train, names=[""])
+        return residual_stack(x, [branch], self.connection, train=train, names=[""], nested=True)

@@ -3,10 +3,10 @@
 A residual stack of two layers (resnets.residual_stack): h_1 = merge(x, MHA(LN(x))),
 h_2 = merge(h_1, FFN(LN(h_1))), where merge is the residual family (default: identity,
 x + f(x), the paper's form; concat runs projected so the width is kept). LN is the stack's
-pre-norm (`norm_attention`, `norm_ffn`). Each block is its own stack: a family with several
-streams expands at the block input and reads out at its output. zero_init_output
-zero-initialises the attention output projection and the last FFN layer, so with identity the
-block starts as exactly the identity map.
+pre-norm (`norm_attention`, `norm_ffn`). Each block is its own stack (`nested`): a family with
+several streams expands at the block input and reads out at its output, keeping the scale.
+zero_init_output zero-initialises the attention output projection and the last FFN layer, so
+with identity the block starts as exactly the identity map.
 """
 
 from __future__ import annotations
@@ -59,4 +59,5 @@ class TransformerBlock(nn.Module):
             norm="ln",
             names=["attention", "ffn"],
             fixed_width=True,
+            nested=True,
         )

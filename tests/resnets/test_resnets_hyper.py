@@ -4,7 +4,7 @@ per-row oracle with trained-like weights, and the checks every family passes."""
 import jax
 import numpy as np
 import pytest
-from resnets_helpers import DEPTH, randomize
+from resnets_helpers import DEPTH, WIDTH, randomize
 from stream_checks import (
     check_3d_state,
     check_causal,
@@ -200,3 +200,16 @@ def test_3d_state(opts):
 def test_bad_options_raise(opts, message):
     with pytest.raises(ValueError, match=f"hyper: {message}"):
         resnets.get("hyper", **opts)()
+
+
+def test_a_transformer_block_reads_out_the_streams_mean():
+    """Each Transformer block is its own stack; a sum readout would multiply the residual stream
+    by n at every block. At init (zero output projections) a block is the identity map."""
+    from resnets.blocks import TransformerBlock
+
+    x = jax.random.normal(jax.random.key(1), (2, 3, WIDTH))
+    for family in ("hyper", "mhc"):
+        block = TransformerBlock(2, connection=resnets.get(family, n=4))
+        y = block.apply(block.init(jax.random.key(0), x), x)
+        np.testing.assert_allclose(y, x, rtol=1e-5, atol=1e-5, err_msg=family)
+    assert resnets.slot_factory(resnets.get("hyper"), nested=True).options["readout_mode"] == "mean"
