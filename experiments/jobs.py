@@ -40,7 +40,12 @@ def worker_shard(host: tuple[int, int], k: int, n: int) -> tuple[int, int]:
 
 def worker_argv(args, shard: tuple[int, int]) -> list[str]:
     """The `resctr run` command line of one worker: the parent's options, its own shard."""
-    argv = [sys.executable, "-m", "experiments.cli", "run", "--sweep", args.sweep]
+    which = (
+        ["--sweep", args.sweep]
+        if args.sweep
+        else ["--config", str(pathlib.Path(args.config).resolve())]
+    )
+    argv = [sys.executable, "-m", "experiments.cli", "run", *which]
     argv += ["--workdir", str(args.workdir), "--shard", f"{shard[0]}/{shard[1]}"]
     argv += ["--parent-pid", str(os.getpid())]
     for flag, value in (
