@@ -53,7 +53,15 @@ def register(sub) -> None:
     plot = sub.add_parser("plot", help="learning curves, AUC vs depth, connection weights")
     plot.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
     plot.set_defaults(func=cmd_plot)
-    demo = sub.add_parser("demo", help="run the demo sweep on generated data, table and plots")
+    report = sub.add_parser("report", help="one self-contained HTML page of a sweep: "
+                            "hypothesis, table, curves, learned connections")  # fmt: skip
+    report.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
+    report.add_argument("--reference", help="as for table")
+    report.add_argument("--metric", help="as for table")
+    report.add_argument("--baseline", help="as for table")
+    report.set_defaults(func=cmd_report)
+    demo = sub.add_parser("demo", help="run the demo sweep on generated data: table, plots and "
+                          "the results page")  # fmt: skip
     demo.add_argument("--workdir", default="runs")
     demo.add_argument("--data-dir")
     demo.set_defaults(func=cmd_demo)
@@ -189,6 +197,19 @@ def cmd_plot(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from experiments.report import write_report
+
+    path = write_report(
+        args.workdir,
+        reference=getattr(args, "reference", None),
+        metric=getattr(args, "metric", None),
+        baseline=getattr(args, "baseline", None),
+    )
+    print(f"report: {path}")
+    return 0
+
+
 def _print_bayes_optimal(data_dir) -> None:
     """The demo's yardstick: metrics of the true click probabilities the data was drawn from."""
     from ctr.datasets import load_info
@@ -209,4 +230,5 @@ def cmd_demo(args) -> int:
     sweep_dir = pathlib.Path(args.workdir) / "demo"
     cmd_table(argparse.Namespace(workdir=sweep_dir))
     _print_bayes_optimal(args.data_dir)
-    return cmd_plot(argparse.Namespace(workdir=sweep_dir))
+    cmd_plot(argparse.Namespace(workdir=sweep_dir))
+    return cmd_report(argparse.Namespace(workdir=sweep_dir))

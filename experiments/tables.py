@@ -43,6 +43,7 @@ def load_results(workdir: str | pathlib.Path) -> pd.DataFrame:
             "status": r["status"],
             "best_epoch": r["best_epoch"],
             "train_s": r["train_s"],
+            "device": r.get("device"),
         }
         for split in ("valid", "test"):
             for k, v in (r.get(split) or {}).items():
