@@ -175,15 +175,24 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _read_back(write, args):
+    """A table or page of the sweep folder; a folder without results or a baseline that did
+    not run is a message naming the fix, not a traceback."""
+    try:
+        return write(
+            args.workdir,
+            reference=getattr(args, "reference", None),
+            metric=getattr(args, "metric", None),
+            baseline=getattr(args, "baseline", None),
+        )
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f"error: {e}") from None
+
+
 def cmd_table(args) -> int:
     from experiments.tables import write_table
 
-    text, csv = write_table(
-        args.workdir,
-        reference=getattr(args, "reference", None),
-        metric=getattr(args, "metric", None),
-        baseline=getattr(args, "baseline", None),
-    )
+    text, csv = _read_back(write_table, args)
     print(text)
     print(f"\nwritten: {csv}")
     return 0
@@ -200,13 +209,7 @@ def cmd_plot(args) -> int:
 def cmd_report(args) -> int:
     from experiments.report import write_report
 
-    path = write_report(
-        args.workdir,
-        reference=getattr(args, "reference", None),
-        metric=getattr(args, "metric", None),
-        baseline=getattr(args, "baseline", None),
-    )
-    print(f"report: {path}")
+    print(f"report: {_read_back(write_report, args)}")
     return 0
 
 
