@@ -2,18 +2,21 @@
 
 The page holds the sweep's hypothesis (its sweep.json, or the built-in sweep's docstring), the
 table of experiments.tables (mean ± std over seeds, the paired difference to the baseline and
-its paired-t p-value, the published reference where the sweep has one), and the figures of
-experiments.plots embedded as base64 PNGs: learning curves, AUC vs depth, and for the first seed
-of every model x family the learned connection quantities over training and the heatmaps of
-the adjacency and stream-mixing matrices. No scripts, no external files: it opens anywhere and
-can be mailed or attached to an issue as it is.
+its paired-t p-value, the published reference where the sweep has one), the data sets and
+training settings the runs recorded, and the figures of experiments.plots embedded as base64
+PNGs: learning curves, AUC vs depth, and for the first seed of every model x family the learned
+connection quantities over training and the heatmaps of the adjacency and stream-mixing
+matrices. No scripts, no external files: it opens anywhere and can be mailed or attached to an
+issue as it is.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
 import html
+import json
 import pathlib
 
 CSS = """
@@ -27,7 +30,7 @@ th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th { background: #eef1f5; } td.key { text-align: left; }
 tr.baseline td { background: #f7f7f7; } td.significant { font-weight: bold; color: #a1261d; }
 figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
-figcaption, .meta { color: #555; font-size: 13px; }
+figcaption, .meta { color: #555; font-size: 13px; } code { font-size: 12px; }
 """
 
 
@@ -84,6 +87,27 @@ def figures(df, out: pathlib.Path) -> list[tuple[str, list[tuple[pathlib.Path, s
     return sections
 
 
+def settings(df) -> str:
+    """The distinct data sets and training settings the runs used (train: where they differ
+    from TrainConfig's defaults), as the runs' own result.json files record them."""
+    from experiments.configs import TrainConfig
+
+    defaults = json.loads(json.dumps(dataclasses.asdict(TrainConfig())))
+    seen: dict[str, dict[str, int]] = {"data": {}, "train": {}}
+    for path in df["path"]:
+        config = json.loads((pathlib.Path(path) / "result.json").read_text())["config"]
+        train = {k: v for k, v in config["train"].items() if defaults.get(k) != v}
+        for section, value in (("data", config["data"]), ("train", train)):
+            key = json.dumps(value, sort_keys=True)
+            seen[section][key] = seen[section].get(key, 0) + 1
+    items = [
+        f"<li>{section}: <code>{html.escape(key)}</code> ({n} runs)</li>"
+        for section, counts in seen.items()
+        for key, n in counts.items()
+    ]
+    return "<ul class='meta'>" + "".join(items) + "</ul>"
+
+
 def write_report(workdir, reference=None, metric=None, baseline=None) -> pathlib.Path:
     """Writes workdir/report.html (and the PNGs it embeds under workdir/plots/); returns it."""
     from experiments.sweep_files import describe
@@ -112,6 +136,8 @@ def write_report(workdir, reference=None, metric=None, baseline=None) -> pathlib
         f"difference to {html.escape(base)} paired by seed, p: paired t-test over seeds (bold: "
         "p &lt; 0.05, uncorrected for the number of tests). Diverged runs are counted apart.</p>",
         _table(table, metric, base),
+        "<h2>Settings</h2>",
+        settings(df),
     ]
     for section, images in figures(df, workdir / "plots"):
         parts.append(f"<h2>{html.escape(section)}</h2>")
