@@ -119,7 +119,9 @@ def prepare_schema(
 def _prepare(name, builder_name, options, *, data_dir, manual_dir, force, records):
     builder = _builder(builder_name)
     opts = resolve_options(builder_name, options)
-    folder = store.folder_for(data_dir, name, opts)
+    added = getattr(builder, "ADDED_OPTIONS", {})
+    key = {k: v for k, v in opts.items() if k not in added or added[k] != v}
+    folder = store.folder_for(data_dir, name, key)
     source = str(pathlib.Path(manual_dir).expanduser().resolve()) if manual_dir else None
     has_records = not records or (folder / "records").is_dir()
     if store.is_prepared(folder) and not force and has_records:

@@ -9,7 +9,8 @@ A schema file (JSON, or YAML when it ends in .yaml/.yml):
     multihot:                  # an unordered bag of tokens per row: every model embeds it
       genres: {sep: "|", max_len: 6}   # as the mean of its tokens' rows
     sequence:                  # an ordered history, read by the sequence models (DIN, ...)
-      history: {sep: "^", max_len: 20}
+      history: {sep: "^", max_len: 20, group: item_id}  # group: shares item_id's table
+    user: user_id              # optional: valid/test gAUC grouped by this column
     min_count: 1               # a value seen fewer times in train maps to OOV
     delimiter: ","
 
@@ -29,9 +30,10 @@ import re
 from ctr.datasets.tabular import DataError
 
 KEYS = (
-    "name", "label", "categorical", "numeric", "multihot", "sequence", "min_count", "delimiter",
+    "name", "label", "categorical", "numeric", "multihot", "sequence", "user", "min_count",
+    "delimiter",
 )  # fmt: skip
-TOKEN_KEYS = ("sep", "max_len")
+TOKEN_KEYS = ("sep", "max_len")  # and optionally "group"
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 REGISTRY = "schema.json"
 
@@ -78,9 +80,9 @@ def _token_columns(schema: dict, key: str, delimiter: str, where) -> dict[str, d
     out = {}
     for column, o in value.items():
         o = {} if o is None else o
-        if not isinstance(o, dict) or set(o) - set(TOKEN_KEYS):
-            raise SchemaError(f"{where}: {key} column {column!r}: {o!r}; give sep and max_len, "
-                              'e.g. {sep: "|", max_len: 6}')  # fmt: skip
+        if not isinstance(o, dict) or set(o) - {*TOKEN_KEYS, "group"}:
+            raise SchemaError(f"{where}: {key} column {column!r}: {o!r}; give sep and max_len "
+                              '(and optionally group), e.g. {sep: "|", max_len: 6}')  # fmt: skip
         missing = [k for k in TOKEN_KEYS if k not in o]
         if missing:
             raise SchemaError(f"{where}: {key} column {column!r} needs {missing}")
@@ -95,6 +97,11 @@ def _token_columns(schema: dict, key: str, delimiter: str, where) -> dict[str, d
                 f"{where}: {key} column {column!r}: max_len must be an integer >= 1, got {m!r}"
             )
         out[column] = {"sep": o["sep"], "max_len": m}
+        if "group" in o:
+            if o["group"] not in schema.get("categorical", [o["group"]]):
+                raise SchemaError(f"{where}: {key} column {column!r}: group {o['group']!r} must "
+                                  "be a column listed under categorical")  # fmt: skip
+            out[column]["group"] = o["group"]
     return out
 
 
@@ -130,7 +137,11 @@ def to_options(schema: dict, where="schema") -> tuple[str, dict]:
                 raise SchemaError(f"{where}: column {c!r} is both {seen[c]} and {kind}; give "
                                   "each column one kind")  # fmt: skip
             seen[c] = kind
+    user = schema.get("user")
+    if user is not None and user not in schema.get("categorical", [user]):
+        raise SchemaError(f"{where}: 'user' {user!r} must be a column listed under categorical")
     options = {
+        "user_field": user or "",
         "label": label,
         "categorical": ",".join(plain["categorical"]),
         "numeric": ",".join(plain["numeric"]),

@@ -70,6 +70,22 @@ def test_yaml_and_json_schemas_prepare_the_same_named_set(tmp_path, raw, capsys)
             np.testing.assert_array_equal(splits[split][col], direct[split][col])
 
 
+def test_a_history_shares_its_items_table_and_the_user_column_gives_gauc(tmp_path, raw):
+    grouped = {**SCHEMA, "user": "user", "sequence": {"hist": {"sep": "^", "max_len": 2,
+                                                               "group": "item"}}}  # fmt: skip
+    D.prepare_schema(_write(tmp_path / "s.yaml", grouped), data_dir=tmp_path, manual_dir=raw)
+    spec, splits = D.load("shop", data_dir=tmp_path)
+    assert spec.user_field == "user" and spec.field("hist").table == "item"
+    # one vocabulary over train's item column and train's histories: i1, i2 and i3 twice each
+    # (once as the item, once in a history), so ids by value
+    assert spec.field("item").vocab_size == spec.field("hist").vocab_size == 3 + 2
+    np.testing.assert_array_equal(splits["train"]["item"], [2, 3, 4])
+    np.testing.assert_array_equal(splits["valid"]["hist"], [[2, 3]])  # i3^i1^i2: the last 2
+    from ctr.layers.sequence import behaviour_fields
+
+    assert [(s.name, t.name) for s, t in behaviour_fields(spec)] == [("hist", "item")]
+
+
 def test_a_changed_schema_gives_other_run_ids(tmp_path, raw):
     from experiments.configs import DataConfig
     from experiments.sweep_files import named_data
@@ -98,8 +114,9 @@ def test_a_changed_schema_gives_other_run_ids(tmp_path, raw):
          "multihot column 'genres': max_len must be an integer >= 1, got 0"),
         ({"multihot": {"genres": {"sep": ",", "max_len": 3}}},
          "multihot column 'genres': sep ',' is the file's delimiter too"),
-        ({"sequence": {"hist": {"sep": "^", "max_len": 2, "group": "item"}}},
-         "sequence column 'hist'"),
+        ({"sequence": {"hist": {"sep": "^", "max_len": 2, "group": "genres"}}},
+         "sequence column 'hist': group 'genres' must be a column listed under categorical"),
+        ({"user": "genres"}, "'user' 'genres' must be a column listed under categorical"),
         ({"min_count": 0}, "'min_count' must be an integer >= 1"),
     ],
 )  # fmt: skip
