@@ -86,7 +86,13 @@ def cmd_launch(args) -> int:
     prepare_data([c for _, todo in shards.values() for c in todo], args.data_dir, args.manual_dir)
     sweep.write_manifest(workdir)
     folder = workdir / "submitit"
-    executor = submitit.AutoExecutor(folder=folder, cluster=args.cluster)
+    try:
+        executor = submitit.AutoExecutor(folder=folder, cluster=args.cluster)
+    except RuntimeError as e:  # submitit's SLURM executor needs `srun` on PATH
+        raise SystemExit(
+            f"{e}\nSubmit from a SLURM login node, or run the same tasks here "
+            "with `resctr launch local`"
+        ) from None
     executor.update_parameters(**parameters(args))
     argvs, dirs, ids = [], [], []
     for i, (mine, _) in shards.items():

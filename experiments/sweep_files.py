@@ -36,7 +36,7 @@ from collections.abc import Callable
 from experiments.configs import DataConfig, RunConfig
 
 MANIFEST = "sweep.json"
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -141,7 +141,7 @@ def from_file(path: str | pathlib.Path) -> Sweep:
         raise ValueError(f"sweep file {path} does not exist")
     if not NAME.fullmatch(path.stem):
         raise ValueError(f"sweep file {path}: its stem names the sweep's folder; rename it to "
-                         "letters, digits, '_', '-' or '.'")  # fmt: skip
+                         "letters, digits, '_' and '-'")  # fmt: skip
     spec = importlib.util.spec_from_file_location(f"resctr_sweep_file_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses and pickling look modules up by name
