@@ -108,3 +108,11 @@ def test_slurm_route_submits_the_array_the_options_ask_for(tmp_path, fake_slurm,
         assert argv_k[argv_k.index("--jobs") + 1] == "3"
         assert argv_k[argv_k.index("--config") + 1] == str(TINY_FAMILIES.resolve())
         assert workdir == str(sweep_dir.resolve()) and len(run_ids) == 2
+
+
+def test_slurm_without_srun_says_where_to_submit_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no srun, no sbatch
+    argv = ["launch", "slurm", "--config", str(TINY_FAMILIES), "--array", "2",
+            "--workdir", str(tmp_path / "runs"), "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    with pytest.raises(SystemExit, match="resctr launch local"):
+        cli.main(argv)
