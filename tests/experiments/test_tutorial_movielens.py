@@ -49,6 +49,9 @@ def test_one_group_of_the_tutorial_trains_and_tables(prepared, capsys):
         cli.main(["table", "--workdir", str(sweep_dir)])
     assert cli.main(["table", "--workdir", str(sweep_dir), "--baseline", "identity"]) == 0
     assert "| dnn | identity |" in capsys.readouterr().out
+    argv = ["table", "--workdir", str(sweep_dir), "--baseline", "identity", "--metric"]
+    assert cli.main([*argv, "test_gauc"]) == 0  # the schema's user column
+    assert "test_gauc (mean ± std)" in capsys.readouterr().out
 
 
 @pytest.mark.slow  # 12 runs in 6 groups: ~30 s of CPU
