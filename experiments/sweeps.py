@@ -3,6 +3,12 @@
 `SWEEPS` is the literal registry `resctr run --sweep NAME` reads. Family options that a sweep
 needs (dense(project=True) where the tower input and hidden widths differ, dag's neuron group
 size) are set here, in one place per sweep, so every result names its exact settings.
+
+A sweep file (`resctr run --config FILE.py`, experiments/sweep_files.py) is the same form outside
+the package: it defines `sweep()` and may use the public helpers here, `grid` (models x families
+x seeds with explicit settings), `bars_grid` / `bars_run` (each model with its BARS settings,
+trained as FuxiCTR trains) and the BARS defaults BARS_SEEDS, BARS_TRAIN, BARS_TOWER,
+BARS_FRAPPE, FUXICTR_TRAIN, FUXICTR_INIT. The sweep name is filled in by the loader.
 """
 
 from __future__ import annotations
@@ -26,14 +32,19 @@ def family_options(family: str, *, widths_differ: bool, dag_group: int) -> dict:
     }.get(family, {})
 
 
-def grid(models, families, seeds, *, data, train, model_options, embedding_dim, widths_differ,
-         dag_group, sweep, init="flax") -> list[RunConfig]:  # fmt: skip
+def grid(models, families, seeds, *, data, train=None, model_options=None,
+         embedding_dim=10, widths_differ=True, dag_group=40, sweep="",
+         init="flax") -> list[RunConfig]:  # fmt: skip
+    """models x families x seeds. `model_options`: {model: options}; `widths_differ`: the tower's
+    input and hidden widths differ (dense then projects); `dag_group`: dag's neuron group;
+    `train`: default TrainConfig() (the BARS protocol's lr, batch and early stopping)."""
+    train = train or TrainConfig()
     return [
         RunConfig(
             data=data,
             model=ModelConfig(
                 name=m,
-                options=dict(model_options.get(m, {})),
+                options=dict((model_options or {}).get(m, {})),
                 embedding_dim=embedding_dim,
                 init=init,
             ),
@@ -270,9 +281,15 @@ BARS_FRAPPE = {
 BARS_SEED = 2021  # the seed of every BARS leaderboard run
 
 
-def bars_run(model: str, family: str, seed: int, *, sweep: str, max_epochs: int | None = None):
-    """One Frappe_x1 run of `model` with its BARS_FRAPPE settings and connection `family`,
-    trained as FuxiCTR trains (FUXICTR_TRAIN, FUXICTR_INIT)."""
+def bars_run(model: str, family: str, seed: int, *, sweep: str = "",
+             max_epochs: int | None = None, data: DataConfig | None = None):  # fmt: skip
+    """One run of `model` with its BARS_FRAPPE settings and connection `family` on `data`
+    (default Frappe_x1), trained as FuxiCTR trains (FUXICTR_TRAIN, FUXICTR_INIT)."""
+    if model not in BARS_FRAPPE:
+        raise ValueError(
+            f"no BARS settings for model {model!r} (BARS_FRAPPE has {sorted(BARS_FRAPPE)}); "
+            "use grid() with settings of your own"
+        )
     hp = BARS_FRAPPE[model]
     train = TrainConfig(
         lr=1e-3,
@@ -284,7 +301,7 @@ def bars_run(model: str, family: str, seed: int, *, sweep: str, max_epochs: int 
     )
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in hp.get("options", {}).items()}
     return RunConfig(
-        data=DataConfig(name="frappe"),
+        data=data or DataConfig(name="frappe"),
         model=ModelConfig(name=model, options=options, embedding_dim=10, init=FUXICTR_INIT),
         connection=ConnectionConfig(
             name=family, options=family_options(family, widths_differ=True, dag_group=40)
@@ -293,6 +310,18 @@ def bars_run(model: str, family: str, seed: int, *, sweep: str, max_epochs: int 
         seed=seed,
         sweep=sweep,
     )
+
+
+def bars_grid(models, families, seeds=BARS_SEEDS, *, data: DataConfig, max_epochs=None):
+    """models x families x seeds of bars_run on `data`: each model with its BARS Frappe_x1
+    settings (BARS_FRAPPE), trained as FuxiCTR trains. A model x family pair that cannot work
+    (ctr.models.compat) raises, naming the pair."""
+    return [
+        bars_run(m, f, s, data=data, max_epochs=max_epochs)
+        for m in models
+        for f in families
+        for s in seeds
+    ]
 
 
 def bars_frappe() -> list[RunConfig]:
