@@ -5,7 +5,11 @@ Id conventions shared by every data set (so models never special-case one):
     id 1 is out-of-vocabulary, ids >= 2 are the train vocabulary; `vocab_size` counts all of them.
   * numeric fields are float32 scalars per row.
   * sequence fields are int32 arrays (B, max_len), left-aligned, padded with 0; a sequence field
-    `hist` may come with a numeric length field named in `length_field`.
+    `hist` may come with a numeric length field named in `length_field`. They are ordered
+    behaviour histories, read by the sequence models (DIN, DIEN, ...) only.
+  * multihot fields are stored like sequences, but are an unordered bag of tokens per row (a
+    movie's genres): every model embeds them as the mean of their tokens' rows, one field among
+    the others (FuxiCTR's MaskedAveragePooling of a sequence feature).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-Kind = Literal["categorical", "numeric", "sequence"]
-KINDS: tuple[str, ...] = ("categorical", "numeric", "sequence")
+Kind = Literal["categorical", "numeric", "sequence", "multihot"]
+KINDS: tuple[str, ...] = ("categorical", "numeric", "sequence", "multihot")
+TOKEN_KINDS = ("sequence", "multihot")  # (B, max_len) id arrays
 PAD_ID = 0
 OOV_ID = 1
 
@@ -26,7 +31,7 @@ class Field:
     vocab_size: int = 0  # categorical/sequence: number of ids including PAD and OOV
     embedding_dim: int = 10
     group: str | None = None  # fields with the same group share one embedding table
-    max_len: int = 0  # sequence fields only
+    max_len: int = 0  # sequence and multihot fields only
     length_field: str | None = None  # sequence fields: numeric field holding the true length
 
     def __post_init__(self):
@@ -34,8 +39,8 @@ class Field:
             raise ValueError(f"field {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
         if self.kind != "numeric" and self.vocab_size < 2:
             raise ValueError(f"field {self.name!r}: vocab_size must be >= 2 (PAD and OOV)")
-        if self.kind == "sequence" and self.max_len < 1:
-            raise ValueError(f"sequence field {self.name!r} needs max_len >= 1")
+        if self.kind in TOKEN_KINDS and self.max_len < 1:
+            raise ValueError(f"{self.kind} field {self.name!r} needs max_len >= 1")
         if self.embedding_dim < 1:
             raise ValueError(f"field {self.name!r}: embedding_dim must be >= 1")
 
@@ -88,6 +93,10 @@ class FeatureSpec:
     @property
     def sequence(self) -> tuple[Field, ...]:
         return self.of_kind("sequence")
+
+    @property
+    def multihot(self) -> tuple[Field, ...]:
+        return self.of_kind("multihot")
 
     @property
     def num_fields(self) -> int:

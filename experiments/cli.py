@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "experiments.cli_data",
     "experiments.cli_run",
     "experiments.cli_repro",
+    "experiments.cli_launch",
 )
 
 

@@ -1,6 +1,8 @@
 """`resctr data prepare NAME --manual-dir DIR` and `resctr data info NAME`: build the cached
 data set once, then show what it holds (rows, positive rate, vocabularies, OOV rates, and the
-Bayes-optimal metrics of synthetic data)."""
+Bayes-optimal metrics of synthetic data). `resctr data prepare csv --schema FILE --manual-dir
+DIR` reads the columns from a schema file and registers the schema's name (ctr.datasets.schema),
+which `data info`, `data prepare` and sweep files then use like a builder's."""
 
 from __future__ import annotations
 
@@ -22,7 +24,10 @@ def _options(pairs: list[str]) -> dict[str, str]:
 
 
 def _common(p) -> None:
-    p.add_argument("name", choices=sorted(datasets.BUILDERS), help="data set")
+    p.add_argument(
+        "name",
+        help=f"a builder ({', '.join(sorted(datasets.BUILDERS))}) or a prepared schema's name",
+    )
     p.add_argument("--data-dir", default=None, help="cache root (default $RESCTR_DATA_DIR)")
     p.add_argument(
         "--option",
@@ -42,15 +47,17 @@ def _show(args, folder) -> None:
 
 def prepare(args) -> int:
     start = time.perf_counter()
+    common = dict(data_dir=args.data_dir, manual_dir=args.manual_dir, force=args.force,
+                  records=args.records)  # fmt: skip
     try:
-        folder = datasets.prepare(
-            args.name,
-            data_dir=args.data_dir,
-            manual_dir=args.manual_dir,
-            force=args.force,
-            records=args.records,
-            **_options(args.option),
-        )
+        if args.schema is None:
+            folder = datasets.prepare(args.name, **common, **_options(args.option))
+        else:
+            if args.name != "csv" or args.option:
+                raise ValueError("--schema describes a BARS folder for the csv builder: write "
+                                 "`resctr data prepare csv --schema FILE --manual-dir DIR`, "
+                                 "every option in the schema file")  # fmt: skip
+            args.name, folder = datasets.prepare_schema(args.schema, **common)
     except ValueError as e:  # DataError and bad options: the message says what to fix
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -77,6 +84,12 @@ def register(sub) -> None:
     p.add_argument("--manual-dir", default=None, help="folder holding the raw files")
     p.add_argument("--force", action="store_true", help="prepare again even if cached")
     p.add_argument("--records", action="store_true", help="also write TFDS array_record files")
+    p.add_argument(
+        "--schema",
+        metavar="FILE",
+        help="JSON/YAML schema of a BARS folder (with NAME csv): its columns, separators and "
+        "lengths, and the name that sweep files and `data info` use",
+    )
     p.set_defaults(func=prepare)
     p = cmds.add_parser("info", help="rows, positive rate, vocabularies and OOV rates")
     _common(p)

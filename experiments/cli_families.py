@@ -15,9 +15,8 @@ def describe() -> str:
         lines.append(f"{name:10s} {first_doc_line(cls)}")
         defaults = option_defaults(cls)
         lines += [f"{'':10s}   {key} = {value!r}" for key, value in defaults.items()]
-        lines.append(
-            f"{'':10s}   shared = False" + ("  (needs max_depth)" if name == "dense" else "")
-        )
+        note = f"  ({cls.shared_note})" if cls.shared_note else ""
+        lines.append(f"{'':10s}   shared = False{note}")
     return "\n".join(lines)
 
 

@@ -1,4 +1,6 @@
-"""`resctr run | table | plot | demo`: train a sweep into run folders, then read them back."""
+"""`resctr run | table | plot | report | demo`: train a sweep into run folders, then read them
+back. A sweep is a built-in name (`--sweep NAME`) or a sweep file (`--config FILE.py`,
+experiments/sweep_files.py); the two take the same options and land in WORKDIR/NAME."""
 
 from __future__ import annotations
 
@@ -18,11 +20,7 @@ def _shard(text: str) -> tuple[int, int]:
 
 def register(sub) -> None:
     run = sub.add_parser("run", help="train a sweep (resumes unfinished runs, skips finished)")
-    run.add_argument("--sweep", required=True, help="a name in experiments.sweeps.SWEEPS")
-    run.add_argument("--workdir", default="runs", help="runs land in WORKDIR/SWEEP/RUN_ID")
-    run.add_argument("--data-dir", help="prepared-data cache (default: ctr.datasets')")
-    run.add_argument("--manual-dir", help="raw files of a real data set")
-    run.add_argument("--only", help="regex on run ids")
+    add_sweep_arguments(run)
     run.add_argument("--dry-run", action="store_true", help="list the runs and exit")
     run.add_argument("--shard", type=_shard, default=(0, 1), help="i/N: this machine's part")
     run.add_argument("--distributed", action="store_true",
@@ -42,8 +40,6 @@ def register(sub) -> None:
     run.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)  # a --jobs worker's
     run.add_argument("--no-progress", dest="progress", action="store_false",
                      help="no progress bar (for logs)")  # fmt: skip
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                     help="dotted override for every run, e.g. train.lr=3e-4")  # fmt: skip
     run.set_defaults(func=cmd_run)
     table = sub.add_parser("table", help="model x family table of a sweep's results")
     table.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
@@ -57,10 +53,49 @@ def register(sub) -> None:
     plot = sub.add_parser("plot", help="learning curves, AUC vs depth, connection weights")
     plot.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
     plot.set_defaults(func=cmd_plot)
-    demo = sub.add_parser("demo", help="run the demo sweep on generated data, table and plots")
+    report = sub.add_parser("report", help="one self-contained HTML page of a sweep: "
+                            "hypothesis, table, curves, learned connections")  # fmt: skip
+    report.add_argument("--workdir", required=True, help="a sweep folder, e.g. runs/demo")
+    report.add_argument("--reference", help="as for table")
+    report.add_argument("--metric", help="as for table")
+    report.add_argument("--baseline", help="as for table")
+    report.set_defaults(func=cmd_report)
+    demo = sub.add_parser("demo", help="run the demo sweep on generated data: table, plots and "
+                          "the results page")  # fmt: skip
     demo.add_argument("--workdir", default="runs")
     demo.add_argument("--data-dir")
     demo.set_defaults(func=cmd_demo)
+
+
+def add_sweep_arguments(p) -> None:
+    """What names a grid and its runs: shared by `resctr run` and `resctr launch`."""
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--sweep", help="a built-in sweep: a name in experiments.sweeps.SWEEPS")
+    which.add_argument(
+        "--config",
+        metavar="FILE.py",
+        help="a sweep file: any Python file defining sweep() -> list[RunConfig] (its docstring "
+        "states the hypothesis); runs land in WORKDIR/FILE",
+    )
+    p.add_argument("--workdir", default="runs", help="runs land in WORKDIR/SWEEP/RUN_ID")
+    p.add_argument("--data-dir", help="prepared-data cache (default: ctr.datasets')")
+    p.add_argument("--manual-dir", help="raw files of a real data set")
+    p.add_argument("--only", help="regex on run ids")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="dotted override for every run, e.g. train.lr=3e-4")  # fmt: skip
+
+
+def load_grid(args):
+    """(the Sweep, its configs with the --set overrides, its folder) of `resctr run` options."""
+    from experiments import sweep_files
+    from experiments.configs import apply_overrides
+
+    try:
+        sweep = sweep_files.load(args.sweep, args.config)
+        configs = [apply_overrides(c, args.set) for c in sweep.configs(args.data_dir)]
+    except ValueError as e:  # the message names the file, the run or the option, and the fix
+        raise SystemExit(str(e)) from None
+    return sweep, configs, pathlib.Path(args.workdir) / sweep.name
 
 
 def enable_compile_cache() -> None:
@@ -80,15 +115,10 @@ def unwritable(workdir: pathlib.Path, e: OSError) -> SystemExit:
 
 
 def cmd_run(args) -> int:
-    from experiments.configs import apply_overrides
     from experiments.rundir import RunDirError
     from experiments.runner import run_sweep, select
-    from experiments.sweeps import SWEEPS
 
-    if args.sweep not in SWEEPS:
-        raise SystemExit(f"unknown sweep {args.sweep!r}; choose from {sorted(SWEEPS)}")
-    configs = [apply_overrides(c, args.set) if args.set else c for c in SWEEPS[args.sweep]()]
-    workdir = pathlib.Path(args.workdir) / args.sweep
+    sweep, configs, workdir = load_grid(args)
     if args.dry_run:
         for c in select(configs, args.only, args.shard):
             done = (workdir / c.run_id / "result.json").exists()
@@ -98,6 +128,11 @@ def cmd_run(args) -> int:
         from experiments.jobs import exit_with_parent
 
         exit_with_parent(args.parent_pid)
+    else:  # the parent records what the folder holds (workers run the same sweep)
+        try:
+            sweep.write_manifest(workdir)
+        except RunDirError as e:
+            raise unwritable(workdir, e) from e
     if args.jobs < 1:
         raise SystemExit(f"--jobs wants N >= 1, got {args.jobs}")
     if args.jobs > 1:
@@ -140,15 +175,24 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _read_back(write, args):
+    """A table or page of the sweep folder; a folder without results or a baseline that did
+    not run is a message naming the fix, not a traceback."""
+    try:
+        return write(
+            args.workdir,
+            reference=getattr(args, "reference", None),
+            metric=getattr(args, "metric", None),
+            baseline=getattr(args, "baseline", None),
+        )
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f"error: {e}") from None
+
+
 def cmd_table(args) -> int:
     from experiments.tables import write_table
 
-    text, csv = write_table(
-        args.workdir,
-        reference=getattr(args, "reference", None),
-        metric=getattr(args, "metric", None),
-        baseline=getattr(args, "baseline", None),
-    )
+    text, csv = _read_back(write_table, args)
     print(text)
     print(f"\nwritten: {csv}")
     return 0
@@ -159,6 +203,13 @@ def cmd_plot(args) -> int:
 
     for path in plot_all(args.workdir):
         print(path)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from experiments.report import write_report
+
+    print(f"report: {_read_back(write_report, args)}")
     return 0
 
 
@@ -182,4 +233,5 @@ def cmd_demo(args) -> int:
     sweep_dir = pathlib.Path(args.workdir) / "demo"
     cmd_table(argparse.Namespace(workdir=sweep_dir))
     _print_bayes_optimal(args.data_dir)
-    return cmd_plot(argparse.Namespace(workdir=sweep_dir))
+    cmd_plot(argparse.Namespace(workdir=sweep_dir))
+    return cmd_report(argparse.Namespace(workdir=sweep_dir))

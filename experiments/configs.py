@@ -71,7 +71,8 @@ class ConnectionConfig:
                 f"choose from {sorted(resnets.CONNECTIONS)}"
             )
         try:
-            self.factory()
+            # stored configs may use an option's old name (dense/dag `init`): keep the new one
+            object.__setattr__(self, "options", self.factory().options)
         except (TypeError, ValueError) as e:  # resnets names the bad option and the valid ones
             raise ValueError(str(e)) from None
 
@@ -179,6 +180,9 @@ class RunConfig:
             for key, default in defaults.items():
                 if d[section].get(key) == default:
                     del d[section][key]
+        # renamed family options hash under their old names, so old run folders keep their ids
+        family = resnets.CONNECTIONS[self.connection.name]
+        d["connection"]["options"] = resnets.legacy_options(family, d["connection"]["options"])
         digest = hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.model.name}-{self.connection.name}-s{self.seed}-{digest}"
 

@@ -38,21 +38,29 @@ def worker_shard(host: tuple[int, int], k: int, n: int) -> tuple[int, int]:
     return index + count * k, count * n
 
 
-def worker_argv(args, shard: tuple[int, int]) -> list[str]:
-    """The `resctr run` command line of one worker: the parent's options, its own shard."""
-    argv = [sys.executable, "-m", "experiments.cli", "run", "--sweep", args.sweep]
-    argv += ["--workdir", str(args.workdir), "--shard", f"{shard[0]}/{shard[1]}"]
-    argv += ["--parent-pid", str(os.getpid())]
+def run_argv(args, shard: tuple[int, int]) -> list[str]:
+    """The `resctr run` arguments of one part of the grid: the caller's options, `shard`, and
+    absolute paths (a worker or an array task may start in another folder)."""
+    absolute = lambda path: str(pathlib.Path(path).resolve())  # noqa: E731
+    which = ["--sweep", args.sweep] if args.sweep else ["--config", absolute(args.config)]
+    argv = ["run", *which, "--workdir", absolute(args.workdir)]
+    argv += ["--shard", f"{shard[0]}/{shard[1]}"]
     for flag, value in (
-        ("--data-dir", args.data_dir),
-        ("--manual-dir", args.manual_dir),
+        ("--data-dir", args.data_dir and absolute(args.data_dir)),
+        ("--manual-dir", args.manual_dir and absolute(args.manual_dir)),
         ("--only", args.only),
-        ("--checkpoint-every", args.checkpoint_every),
+        ("--checkpoint-every", getattr(args, "checkpoint_every", None)),
     ):
         argv += [flag, str(value)] if value is not None else []
     for item in args.set:
         argv += ["--set", item]
-    return argv + ["--no-progress"]
+    return argv
+
+
+def worker_argv(args, shard: tuple[int, int]) -> list[str]:
+    """The `resctr run` command line of one worker: the parent's options, its own shard."""
+    argv = [sys.executable, "-m", "experiments.cli", *run_argv(args, shard)]
+    return argv + ["--parent-pid", str(os.getpid()), "--no-progress"]
 
 
 def exit_with_parent(pid: int, poll_s: float = 0.5) -> None:

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ctr.features import FeatureSpec
+from ctr.features import TOKEN_KINDS, FeatureSpec
 from ctr.layers.embedding import TABLE_PREFIX, is_embedding_path, path_keys
 
 
@@ -59,7 +59,7 @@ def row_bounds(spec: FeatureSpec, batch_size: int) -> dict[str, int]:
     slots: dict[str, int] = {}
     for f in spec.fields:
         if f.kind != "numeric":
-            n = f.max_len if f.kind == "sequence" else 1
+            n = f.max_len if f.kind in TOKEN_KINDS else 1
             slots[TABLE_PREFIX + f.table] = slots.get(TABLE_PREFIX + f.table, 0) + n
     return {name: batch_size * n for name, n in slots.items()}
 

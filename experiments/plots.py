@@ -1,7 +1,9 @@
 """Plots from run folders (matplotlib Agg, PNG): learning curves, AUC vs depth, learned
 connection quantities per layer over training (beta, w, gates: the "conn/..." columns of
-metrics.jsonl, read by experiments.connections) and adjacency/gate heatmaps over training and of
-the best state (matrices in result.json's "connection")."""
+metrics.jsonl, read by experiments.connections) and heatmaps over training and of the best state
+(matrices in result.json's "connection") of the adjacency/gates and of every per-layer mixing
+matrix small enough to be logged each epoch (hyper-connections' stream weights, mHC's H_res
+bias, ...)."""
 
 from __future__ import annotations
 
@@ -73,13 +75,19 @@ def connection_trajectories(df, out: pathlib.Path) -> list[pathlib.Path]:
 
 
 def adjacency_over_training(run_dir, out: pathlib.Path, *, panels: int = 4) -> pathlib.Path | None:
-    """Heatmaps of each assembled matrix (".../adjacency", ".../gates"; channel mean) at up to
-    `panels` epochs from metrics.jsonl, then the best state from result.json."""
+    """Heatmaps of each assembled matrix (".../adjacency", ".../gates"; channel mean) and of
+    each per-layer 2-D matrix logged every epoch (stream mixing), at up to `panels` epochs from
+    metrics.jsonl, then the best state from result.json."""
     run_dir = pathlib.Path(run_dir)
     epochs, series = connections.history(run_dir)
     final = json.loads((run_dir / "result.json").read_text())["connection"]
-    names = [k.removeprefix("conn/") for k in final if k.endswith(("adjacency", "gates"))
-             and "/conn_" not in k and not k.startswith("conn/conn_")]  # fmt: skip
+    assembled = [k.removeprefix("conn/") for k in final if k.endswith(("adjacency", "gates"))
+                 and "/conn_" not in k and not k.startswith("conn/conn_")]  # fmt: skip
+    mixing = [  # (E, n, m) per-layer matrices; dense's rows are drawn assembled
+        k for k, v in series.items()
+        if v.ndim == 3 and k not in assembled and not k.endswith(("/adjacency", "/gate_logits"))
+    ]  # fmt: skip
+    names = assembled + mixing
     if not names:
         return None
     picks = (

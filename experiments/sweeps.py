@@ -3,6 +3,12 @@
 `SWEEPS` is the literal registry `resctr run --sweep NAME` reads. Family options that a sweep
 needs (dense(project=True) where the tower input and hidden widths differ, dag's neuron group
 size) are set here, in one place per sweep, so every result names its exact settings.
+
+A sweep file (`resctr run --config FILE.py`, experiments/sweep_files.py) is the same form outside
+the package: it defines `sweep()` and may use the public helpers here, `grid` (models x families
+x seeds with explicit settings), `bars_grid` / `bars_run` (each model with its BARS settings,
+trained as FuxiCTR trains) and the BARS defaults BARS_SEEDS, BARS_TRAIN, BARS_TOWER,
+BARS_FRAPPE, FUXICTR_TRAIN, FUXICTR_INIT. The sweep name is filled in by the loader.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 import resnets
-from ctr.models import check_compatible
+from ctr.models import compatible
 from experiments.configs import ConnectionConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from resnets.norm import POSITIONS
 
@@ -26,14 +32,19 @@ def family_options(family: str, *, widths_differ: bool, dag_group: int) -> dict:
     }.get(family, {})
 
 
-def grid(models, families, seeds, *, data, train, model_options, embedding_dim, widths_differ,
-         dag_group, sweep, init="flax") -> list[RunConfig]:  # fmt: skip
+def grid(models, families, seeds, *, data, train=None, model_options=None,
+         embedding_dim=10, widths_differ=True, dag_group=40, sweep="",
+         init="flax") -> list[RunConfig]:  # fmt: skip
+    """models x families x seeds. `model_options`: {model: options}; `widths_differ`: the tower's
+    input and hidden widths differ (dense then projects); `dag_group`: dag's neuron group;
+    `train`: default TrainConfig() (the BARS protocol's lr, batch and early stopping)."""
+    train = train or TrainConfig()
     return [
         RunConfig(
             data=data,
             model=ModelConfig(
                 name=m,
-                options=dict(model_options.get(m, {})),
+                options=dict((model_options or {}).get(m, {})),
                 embedding_dim=embedding_dim,
                 init=init,
             ),
@@ -98,7 +109,9 @@ def families_frappe() -> list[RunConfig]:
     """Under the BARS protocol on Frappe_x1, does any residual family beat the plain published
     DNN/DeepFM towers (valid AUC ~0.984), or are 3-layer CTR towers too shallow to benefit?
     Trained as FuxiCTR trains (FUXICTR_TRAIN, FUXICTR_INIT)."""
-    families = [f for f in resnets.CONNECTIONS if f != "dag"]  # dag: no BatchNorm (see dag.py)
+    # the 2015-20 families (dag, fused, cannot hold the towers' BatchNorm); modern_frappe asks
+    # the same of the 2024-26 ones
+    families = ["none", "identity", "concat", "scaled", "rezero", "gated", "dense"]
     return grid(
         ["dnn", "deepfm"],
         families,
@@ -268,9 +281,15 @@ BARS_FRAPPE = {
 BARS_SEED = 2021  # the seed of every BARS leaderboard run
 
 
-def bars_run(model: str, family: str, seed: int, *, sweep: str, max_epochs: int | None = None):
-    """One Frappe_x1 run of `model` with its BARS_FRAPPE settings and connection `family`,
-    trained as FuxiCTR trains (FUXICTR_TRAIN, FUXICTR_INIT)."""
+def bars_run(model: str, family: str, seed: int, *, sweep: str = "",
+             max_epochs: int | None = None, data: DataConfig | None = None):  # fmt: skip
+    """One run of `model` with its BARS_FRAPPE settings and connection `family` on `data`
+    (default Frappe_x1), trained as FuxiCTR trains (FUXICTR_TRAIN, FUXICTR_INIT)."""
+    if model not in BARS_FRAPPE:
+        raise ValueError(
+            f"no BARS settings for model {model!r} (BARS_FRAPPE has {sorted(BARS_FRAPPE)}); "
+            "use grid() with settings of your own"
+        )
     hp = BARS_FRAPPE[model]
     train = TrainConfig(
         lr=1e-3,
@@ -282,7 +301,7 @@ def bars_run(model: str, family: str, seed: int, *, sweep: str, max_epochs: int 
     )
     options = {k: list(v) if isinstance(v, tuple) else v for k, v in hp.get("options", {}).items()}
     return RunConfig(
-        data=DataConfig(name="frappe"),
+        data=data or DataConfig(name="frappe"),
         model=ModelConfig(name=model, options=options, embedding_dim=10, init=FUXICTR_INIT),
         connection=ConnectionConfig(
             name=family, options=family_options(family, widths_differ=True, dag_group=40)
@@ -291,6 +310,18 @@ def bars_run(model: str, family: str, seed: int, *, sweep: str, max_epochs: int 
         seed=seed,
         sweep=sweep,
     )
+
+
+def bars_grid(models, families, seeds=BARS_SEEDS, *, data: DataConfig, max_epochs=None):
+    """models x families x seeds of bars_run on `data`: each model with its BARS Frappe_x1
+    settings (BARS_FRAPPE), trained as FuxiCTR trains. A model x family pair that cannot work
+    (ctr.models.compat) raises, naming the pair."""
+    return [
+        bars_run(m, f, s, data=data, max_epochs=max_epochs)
+        for m in models
+        for f in families
+        for s in seeds
+    ]
 
 
 def bars_frappe() -> list[RunConfig]:
@@ -304,14 +335,6 @@ def bars_frappe() -> list[RunConfig]:
 FAMILIES6 = ("none", "identity", "concat", "scaled", "gated", "dense")
 
 
-def _compatible(model: str, family: str) -> bool:
-    try:
-        check_compatible(model, family)
-    except ValueError:
-        return False
-    return True
-
-
 def families_frappe_all() -> list[RunConfig]:
     """Does any residual family beat the published (plain) architecture of any Frappe_x1
     feature-interaction model under its BARS settings? Every model x 6 families x 3 seeds
@@ -321,23 +344,59 @@ def families_frappe_all() -> list[RunConfig]:
         bars_run(m, f, s, sweep="families_frappe_all")
         for m in BARS_FRAPPE
         for f in FAMILIES6
-        if _compatible(m, f)
+        if compatible(m, f)
         for s in BARS_SEEDS
     ]
 
 
 def families_frappe_cpu() -> list[RunConfig]:
     """CPU subset of families_frappe_all (~1 h on 2 cores): one model per residual slot kind,
-    DNN (MLP tower), DCN (cross layers + tower), xDeepFM (CIN + tower + combination) and FM
-    (the combination slot only), x the 6 families, seed 2021, at most 12 epochs (BARS runs
-    stop at epoch 14-19, so a capped run can end before the patience rule does). Trained as
-    FuxiCTR trains (bars_run: FUXICTR_TRAIN, FUXICTR_INIT)."""
+    DNN (MLP tower), DCN (cross layers + tower) and xDeepFM (CIN + tower + combination) x the 6
+    families, plus FM once as a reference (it has no residual slot), seed 2021, at most 12
+    epochs (BARS runs stop at epoch 14-19, so a capped run can end before the patience rule
+    does). Trained as FuxiCTR trains (bars_run: FUXICTR_TRAIN, FUXICTR_INIT)."""
     return [
         bars_run(m, f, BARS_SEED, sweep="families_frappe_cpu", max_epochs=12)
         for m in ("fm", "dnn", "dcn", "xdeepfm")
         for f in FAMILIES6
-        if _compatible(m, f)
+        if compatible(m, f)
     ]
+
+
+MODERN_FAMILIES = (
+    "none", "identity", "scaled", "dense",
+    "hyper", "mhc", "attnres", "deres", "laurel", "residual",
+)  # fmt: skip
+# (model, tower override): the BARS models whose towers are where the 2024-26 families compete
+MODERN_MODELS = (
+    ("dnn", {}),
+    ("dnn", {"hidden": [400] * 8}),
+    ("deepfm", {}),
+    ("dcnv2", {}),
+    ("finalmlp", {}),
+)
+
+
+def modern_frappe(models=MODERN_MODELS, sweep="modern_frappe") -> list[RunConfig]:
+    """Do the residual families of 2024-26 (hyper-connections, mHC, attention over depth,
+    DeRes, LAuReL, ResiDual) beat the published plain architecture of BARS models on Frappe_x1,
+    where the 2015-20 shortcuts did not (families_frappe)? BARS settings per model, 3 seeds,
+    paired against `none`; the 8 x 400 DNN asks whether depth is where they start to pay."""
+    runs = []
+    for model, tower in models:
+        for family in MODERN_FAMILIES:
+            for seed in BARS_SEEDS:
+                run = bars_run(model, family, seed, sweep=sweep)
+                options = {**run.model.options, **tower}
+                runs.append(
+                    dataclasses.replace(run, model=dataclasses.replace(run.model, options=options))
+                )
+    return runs
+
+
+def modern_frappe_cpu() -> list[RunConfig]:
+    """CPU subset of modern_frappe: the 3 x 400 BARS DNN tower only (30 runs)."""
+    return modern_frappe(models=MODERN_MODELS[:1], sweep="modern_frappe_cpu")
 
 
 def gbdt_frappe() -> list[RunConfig]:
@@ -410,7 +469,7 @@ def seq_wrappers(
             )
             for m in models
             for f in ("none", "identity", "scaled", "gated", "dense")
-            if _compatible(m, f)
+            if compatible(m, f)
         ]
     return runs
 
@@ -423,7 +482,12 @@ def seq_wrappers_cpu() -> list[RunConfig]:
 
 # The family `resctr table` pairs each row with, where the sweep's question is "does any family
 # beat the published architecture" (connection `none`) rather than "does it beat identity".
-BASELINES = {"families_frappe_all": "none", "families_frappe_cpu": "none"}
+BASELINES = {
+    "families_frappe_all": "none",
+    "families_frappe_cpu": "none",
+    "modern_frappe": "none",
+    "modern_frappe_cpu": "none",
+}
 
 SWEEPS = {
     "smoke": smoke,
@@ -435,6 +499,8 @@ SWEEPS = {
     "families_frappe_all": families_frappe_all,
     "families_frappe_cpu": families_frappe_cpu,
     "gbdt_frappe": gbdt_frappe,
+    "modern_frappe": modern_frappe,
+    "modern_frappe_cpu": modern_frappe_cpu,
     "seq_amazon": seq_amazon,
     "seq_wrappers": seq_wrappers,
     "seq_wrappers_cpu": seq_wrappers_cpu,

@@ -2,8 +2,8 @@
 
 The baseline is `identity` (the ResNet shortcut) when the sweep has it, else `none`; a sweep
 that asks whether any family beats the published architecture names `none` in
-experiments.sweeps.BASELINES, and `baseline=` overrides both. In a sweep over normalization
-(`norm_frappe`) it is the unnormalized tower of the same family. The
+experiments.sweeps.BASELINES (a sweep file: BASELINE), and `baseline=` overrides both. In a
+sweep over normalization (`norm_frappe`) it is the unnormalized tower of the same family. The
 difference to it is paired by seed (same seed = same data order and init draw) and tested with
 a paired t-test over seeds (scipy.stats.ttest_rel).
 """
@@ -43,6 +43,7 @@ def load_results(workdir: str | pathlib.Path) -> pd.DataFrame:
             "status": r["status"],
             "best_epoch": r["best_epoch"],
             "train_s": r["train_s"],
+            "device": r.get("device"),
         }
         for split in ("valid", "test"):
             for k, v in (r.get(split) or {}).items():
@@ -119,14 +120,16 @@ def add_reference(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, str]:
     return table, title
 
 
-def to_markdown(table: pd.DataFrame, metric: str) -> str:
+def table_cells(table: pd.DataFrame, metric: str) -> tuple[list[str], list[list[str]]]:
+    """(column titles, rows of formatted cells): the one formatting of a summary table, shared
+    by the Markdown of `resctr table` and the HTML of `resctr report`."""
     diff_col = next(c for c in table.columns if c.startswith("diff_vs_"))
     keys = [c for c in ("model", "family", "depth", "norm", "norm_position") if c in table]
     head = keys + [f"{metric} (mean ± std)", "n", diff_col, "p (paired t)", "diverged"]
     ref = "ref_auc" in table
     if ref:
         head += ["published test AUC", "ours − published"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows = []
     for _, r in table.iterrows():
         std = "" if np.isnan(r["std"]) else f" ± {r['std']:.4f}"
         diff = "" if np.isnan(r[diff_col]) else f"{r[diff_col]:+.4f}"
@@ -143,8 +146,36 @@ def to_markdown(table: pd.DataFrame, metric: str) -> str:
                 "" if np.isnan(r["ref_auc"]) else f"{r['ref_auc']:.4f}",
                 "" if np.isnan(r["ref_diff"]) else f"{r['ref_diff']:+.4f}",
             ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    return head, rows
+
+
+def to_markdown(table: pd.DataFrame, metric: str) -> str:
+    head, rows = table_cells(table, metric)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(cells) + " |" for cells in rows])
+
+
+def summary(
+    workdir: str | pathlib.Path,
+    reference: str | None = None,
+    metric: str | None = None,
+    baseline: str | None = None,
+) -> tuple[pd.DataFrame, str, str]:
+    """(summary table, metric, title) of the sweep in `workdir`. Defaults come from the sweep
+    (its sweep.json, or the built-in sweep of that name): its baseline, and its published
+    reference (experiments.reference), which adds the published AUC per model and titles the
+    table with the reference's data-split label."""
+    from experiments.sweep_files import describe
+
+    df = load_results(workdir)
+    sweep = describe(workdir, single_sweep(df))
+    table, metric = summarize(df, metric, baseline or sweep["baseline"])
+    title = ""
+    reference = reference if reference is not None else sweep["reference"]
+    if reference:
+        table, title = add_reference(table, reference)
+    return table, metric, title
 
 
 def write_table(
@@ -153,20 +184,9 @@ def write_table(
     metric: str | None = None,
     baseline: str | None = None,
 ) -> tuple[str, pathlib.Path]:
-    """Markdown table of the sweep in `workdir`; also writes workdir/table.csv. `reference`
-    (default: the sweep's name when experiments.reference has numbers for it) adds the
-    published AUC per model and titles the table with the reference's data-split label."""
-    from experiments.reference import REFERENCES
-
+    """Markdown table of the sweep in `workdir` (see `summary`); also writes workdir/table.csv."""
     workdir = pathlib.Path(workdir)
-    df = load_results(workdir)
-    table, metric = summarize(df, metric, baseline)
-    title = ""
-    sweep = single_sweep(df)
-    if reference is None and sweep in REFERENCES:
-        reference = sweep
-    if reference:
-        table, title = add_reference(table, reference)
+    table, metric, title = summary(workdir, reference, metric, baseline)
     csv = workdir / "table.csv"
     table.to_csv(csv, index=False)
     text = to_markdown(table, metric)

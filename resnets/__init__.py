@@ -1,27 +1,36 @@
 """Residual-connection families as pure linen modules (see DESIGN.md, "resnets").
 
 `resnets.get(name, shared=False, **options)` returns a ConnectionFactory; `CONNECTIONS` is the
-registry (a literal dict), `penalty` sums what families sow into "losses", `connection_summary`
-reads the learned connection quantities back by parameter path.
+registry (a literal dict). Every family implements the residual stream contract of
+resnets.stream; `residual_stack` (resnets.stack) is the one loop every residual slot runs.
+`penalty` sums what families sow into "losses", `connection_summary` reads the learned
+connection quantities back by parameter path.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from resnets.attnres import AttnResConnection
 from resnets.concat import ConcatConnection
 from resnets.dag import DagConnection, DagTower
 from resnets.dense import DenseConnection
-from resnets.factory import ConnectionFactory, make_factory
+from resnets.deres import DeResConnection
+from resnets.factory import ConnectionFactory, legacy_options, make_factory
 from resnets.gated import GatedConnection
+from resnets.hyper import HyperConnection
 from resnets.identity import IdentityConnection
+from resnets.laurel import LaurelConnection
+from resnets.mhc import ManifoldHyperConnection
 from resnets.none import NoConnection
+from resnets.residual import ResiDualConnection
 from resnets.rezero import ReZeroConnection
 from resnets.scaled import ScaledConnection
-from resnets.stack import ResidualStack
+from resnets.stack import Layer, MLPTower, ResidualStack, residual_stack, run_layers, slot_factory
+from resnets.stream import StateStream, Stream
 from resnets.summary import connection_summary, penalty
 
-CONNECTIONS: dict[str, type] = {
+CONNECTIONS: dict[str, type[Stream]] = {
     "none": NoConnection,
     "identity": IdentityConnection,
     "concat": ConcatConnection,
@@ -30,6 +39,12 @@ CONNECTIONS: dict[str, type] = {
     "gated": GatedConnection,
     "dense": DenseConnection,
     "dag": DagConnection,
+    "hyper": HyperConnection,
+    "mhc": ManifoldHyperConnection,
+    "attnres": AttnResConnection,
+    "deres": DeResConnection,
+    "laurel": LaurelConnection,
+    "residual": ResiDualConnection,
 }
 
 
@@ -37,26 +52,23 @@ def get(name: str, *, shared: bool = False, **options: Any) -> ConnectionFactory
     """Factory for family `name`; KeyError lists the families, TypeError names a bad option."""
     if name not in CONNECTIONS:
         raise KeyError(f"unknown connection family {name!r}; choose from {sorted(CONNECTIONS)}")
-    if name == "dense" and shared and options.get("max_depth") is None:
-        raise ValueError(
-            "dense with shared=True needs max_depth=L (the stack depth): one shared instance "
-            "then owns the full (L, L+1) adjacency matrix"
-        )
     return make_factory(name, CONNECTIONS[name], options, shared=shared)
-
-
-def fixed_width(factory: ConnectionFactory) -> ConnectionFactory:
-    """The factory for a slot whose width must not grow: concat becomes concat(project=True)."""
-    return factory.replace(project=True) if factory.family == "concat" else factory
 
 
 __all__ = [
     "CONNECTIONS",
     "ConnectionFactory",
     "DagTower",
+    "Layer",
+    "MLPTower",
     "ResidualStack",
+    "StateStream",
+    "Stream",
     "connection_summary",
-    "fixed_width",
     "get",
+    "legacy_options",
     "penalty",
+    "residual_stack",
+    "run_layers",
+    "slot_factory",
 ]

@@ -13,9 +13,13 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from resnets.stream import Stream
 
-class ConcatConnection(nn.Module):
+
+class ConcatConnection(Stream):
     """h_{k+1} = [f(x), x] (width grows); project=True: W [f(x), x] back to width(f(x))."""
+
+    fixed_width = {"project": True}
 
     project: bool = False
 

@@ -9,9 +9,12 @@ of its own layer). The DAG generalises the dense family (`resnets.dense`, granul
 from layers to neurons; cf. the sparse-DAG view of Xie et al. 2019 ("Exploring Randomly Wired
 Neural Networks").
 
-init "mlp": only the blocks from each layer to the next start non-zero, so the tower starts as
-exactly a plain MLP and learning may grow the other edges; init "full": every allowed edge starts
-lecun-normal. l1 > 0 sows l1·Σ|W ⊙ mask| into "losses" to learn a sparse graph.
+preset "mlp": only the blocks from each layer to the next start non-zero, so the tower starts as
+exactly a plain MLP and learning may grow the other edges; preset "full": every allowed edge
+starts lecun-normal (stored configs may still call the option `init`, its old name). The family
+is `fused`: resnets.stack hands it the whole MLP tower (`fused_tower`), and slots that are not
+MLP towers keep their published form. l1 > 0 sows l1·Σ|W ⊙ mask| into "losses" to learn a
+sparse graph.
 """
 
 from __future__ import annotations
@@ -25,34 +28,38 @@ import numpy as np
 from jax import lax
 
 from resnets.blocks.mlp import ACTIVATIONS
+from resnets.stream import Stream
 
-INITS = ("mlp", "full")
+PRESETS = ("mlp", "full")
 
 
-class DagConnection(nn.Module):
+class DagConnection(Stream):
     """z_n = act(Σ_{m<n} z_m W_{m,n} + b_n): one causal neuron graph replaces the MLP tower."""
+
+    fused = True
+    renamed = {"init": "preset"}
 
     group: int = 1
     l1: float = 0.0
-    init: str = "mlp"
+    preset: str = "mlp"
 
     def __call__(self, hist, fx, *, train: bool = False):
         raise TypeError(
-            "the dag family replaces a whole MLP tower, not one merge: build it with "
-            "resnets.dag.dag_tower(factory, hidden, ...) (ResidualStack and Tower do this)"
+            "the dag family replaces a whole MLP tower, not one merge: run it through "
+            "resnets.residual_stack with mlp_tower=... (ResidualStack and Tower do this)"
         )
 
-
-def dag_tower(
-    factory, hidden: Sequence[int], activation: str, dropout: float, batch_norm: bool, name: str
-) -> DagTower:
-    """The DagTower that replaces an MLP tower (widths `hidden`) under the dag factory."""
-    if batch_norm:
-        raise ValueError("dag: batch_norm is not supported (neurons are computed in groups)")
-    opts = dict(factory.options)
-    # A linen field named `init` would shadow Module.init, so the tower calls it `start`.
-    start = opts.pop("init", "mlp")
-    return DagTower(tuple(hidden), activation, dropout, **opts, start=start, name=name)
+    @staticmethod
+    def fused_tower(factory, tower, *, norm: str, name: str) -> DagTower:
+        """The DagTower that replaces the MLP tower `tower` (resnets.stack.MLPTower)."""
+        if norm != "none":
+            raise ValueError(
+                f"dag with norm={norm!r}: the neuron-level dag tower has no per-layer states to "
+                "normalize (its neurons are computed in groups); use norm='none' with dag"
+            )
+        if tower.batch_norm:
+            raise ValueError("dag: batch_norm is not supported (neurons are computed in groups)")
+        return DagTower(tower.hidden, tower.activation, tower.dropout, **factory.options, name=name)
 
 
 def structure(n_in: int, hidden: Sequence[int], group: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,7 +83,7 @@ class DagTower(nn.Module):
     dropout: float = 0.0
     group: int = 1
     l1: float = 0.0
-    start: str = "mlp"  # the factory's `init` option
+    preset: str = "mlp"
 
     def __call__(self, x_BxI: jax.Array, *, train: bool = False) -> jax.Array:
         return self.neurons(x_BxI, train=train)[:, -self.hidden[-1] :]
@@ -84,14 +91,14 @@ class DagTower(nn.Module):
     @nn.compact
     def neurons(self, x_BxI: jax.Array, *, train: bool = False) -> jax.Array:
         """All neuron values (B, I + H), inputs first: for causality checks and notebooks."""
-        if self.activation not in ACTIVATIONS or self.start not in INITS:
+        if self.activation not in ACTIVATIONS or self.preset not in PRESETS:
             raise ValueError(
-                f"dag: activation must be one of {sorted(ACTIVATIONS)} and init one of {INITS}, "
-                f"got {self.activation!r}, {self.start!r}"
+                f"dag: activation must be one of {sorted(ACTIVATIONS)} and preset one of "
+                f"{PRESETS}, got {self.activation!r}, {self.preset!r}"
             )
         n_in, h, g = x_BxI.shape[-1], sum(self.hidden), self.group
         allowed, mlp = structure(n_in, self.hidden, g)
-        start = mlp if self.start == "mlp" else allowed
+        start = mlp if self.preset == "mlp" else allowed
         fan_in = np.maximum(start.sum(0), 1)
 
         def kernel_init(key, shape):

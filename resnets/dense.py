@@ -7,8 +7,10 @@ weight per channel, "neuron" a full D×D matrix per edge (h_j A_{k+1,j}). Option
 gates σ(G_{k+1,j}) multiply each edge; with l1 > 0 the layer sows l1·Σσ(G) into "losses" so the
 graph can be learned sparse.
 
-Init presets: "resnet" (A_{k+1,k} = A_{k+1,k+1} = 1, else 0: exactly `identity`), "plain"
-(only f(x) weighted 1: exactly `none`), "uniform" (mean of h_0..h_k plus f(x)).
+Initial graphs (`preset`; stored configs may still call it `init`, the name it had before it
+was found to shadow linen's Module.init): "resnet" (A_{k+1,k} = A_{k+1,k+1} = 1, else 0: exactly
+`identity`), "plain" (only f(x) weighted 1: exactly `none`), "uniform" (mean of h_0..h_k plus
+f(x)).
 
 Sharing: each layer's row has its own length, so shared=True needs `max_depth` = L: the one
 instance then owns the full (L, L+1) matrix and layer k+1 uses row k's first k+2 entries.
@@ -21,39 +23,53 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from resnets.stream import Stream
+
 GRANULARITIES = ("edge", "channel", "neuron")
-INITS = ("resnet", "plain", "uniform")
+PRESETS = ("resnet", "plain", "uniform")
 
 
-def init_row(init: str, n: int) -> np.ndarray:
+def init_row(preset: str, n: int) -> np.ndarray:
     """Edge weights for the row of layer n (entries h_0..h_{n-1}, then f(x))."""
     row = np.zeros(n + 1, np.float32)
     row[n] = 1.0
-    if init == "resnet":
+    if preset == "resnet":
         row[n - 1] = 1.0
-    elif init == "uniform":
+    elif preset == "uniform":
         row[:n] = 1.0 / n
     return row
 
 
-class DenseConnection(nn.Module):
+class DenseConnection(Stream):
     """h_{k+1} = Σ_{j≤k} A_{k+1,j} ⊙ h_j + A_{k+1,k+1} ⊙ f(x) (learned causal adjacency)."""
 
+    renamed = {"init": "preset"}
+    learned = ("adjacency", "gate_logits")
+    shared_note = "needs max_depth"
+
     granularity: str = "edge"
-    init: str = "resnet"
+    preset: str = "resnet"
     gates: bool = False
     gate_init: float = 3.0
     l1: float = 0.0
     project: bool = False
     max_depth: int | None = None
 
+    @classmethod
+    def check_options(cls, options, *, shared):
+        if shared and options.get("max_depth") is None:
+            raise ValueError(
+                "dense with shared=True needs max_depth=L (the stack depth): one shared instance "
+                "then owns the full (L, L+1) adjacency matrix"
+            )
+
     @nn.compact
     def __call__(self, hist: Sequence[jax.Array], fx: jax.Array, *, train: bool = False):
         del train
-        if self.granularity not in GRANULARITIES or self.init not in INITS:
+        if self.granularity not in GRANULARITIES or self.preset not in PRESETS:
             raise ValueError(
-                f"dense: granularity must be one of {GRANULARITIES} and init one of {INITS}, "
-                f"got {self.granularity!r}, {self.init!r}"
+                f"dense: granularity must be one of {GRANULARITIES} and preset one of {PRESETS}, "
+                f"got {self.granularity!r}, {self.preset!r}"
             )
         n, d = len(hist), fx.shape[-1]
         if self.max_depth is not None and n > self.max_depth:
@@ -103,7 +119,7 @@ class DenseConnection(nn.Module):
         return jnp.pad(row, pad)
 
     def _adjacency_init(self, n: int, d: int) -> jax.Array:
-        row = jnp.asarray(init_row(self.init, n))
+        row = jnp.asarray(init_row(self.preset, n))
         if self.granularity == "edge":
             return row
         if self.granularity == "channel":

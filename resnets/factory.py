@@ -1,9 +1,8 @@
 """Connection factories: a family name plus its options, turned into linen modules on demand.
 
-A connection module is called as `conn(hist, fx, *, train=False) -> h_next`, where `hist` is
-the list of states so far (hist[0] is the stack input, hist[-1] the current state x) and `fx`
-is the block output f(read(hist)). Backbones create one instance per residual slot with
-`factory(name=f"conn_{i}")`, or a single instance for every slot when `factory.shared`.
+A connection module implements the residual stream contract of resnets.stream (init_state,
+read, write, readout). resnets.stack creates one instance per layer of a residual slot with
+`factory(name=f"conn_{i}")`, or a single instance for every layer when `factory.shared`.
 """
 
 from __future__ import annotations
@@ -28,8 +27,7 @@ class ConnectionFactory:
 
     def replace(self, **options: Any) -> ConnectionFactory:
         """Same family with some options changed (validated like `get`)."""
-        _check_options(self.family, self.cls, options)
-        return dataclasses.replace(self, options={**self.options, **options})
+        return make_factory(self.family, self.cls, {**self.options, **options}, self.shared)
 
     def accepts(self, option: str) -> bool:
         return option in _option_names(self.cls)
@@ -50,11 +48,31 @@ def _check_options(family: str, cls: type[nn.Module], options: Mapping[str, Any]
             )
 
 
+def canonical_options(cls: type[nn.Module], options: Mapping[str, Any]) -> dict[str, Any]:
+    """Options with renamed keys (the family's `renamed`, {old: new}) under their new names."""
+    renamed = getattr(cls, "renamed", {})
+    out = {}
+    for key, value in options.items():
+        new = renamed.get(key, key)
+        if new in out or (new != key and new in options):
+            raise TypeError(f"option {new!r} given twice (once as its old name {key!r})")
+        out[new] = value
+    return out
+
+
+def legacy_options(cls: type[nn.Module], options: Mapping[str, Any]) -> dict[str, Any]:
+    """Options under the names they had when run ids were first computed (for run ids)."""
+    old = {new: old for old, new in getattr(cls, "renamed", {}).items()}
+    return {old.get(key, key): value for key, value in options.items()}
+
+
 def make_factory(
     family: str, cls: type[nn.Module], options: Mapping[str, Any], shared: bool = False
 ) -> ConnectionFactory:
+    options = canonical_options(cls, options)
     _check_options(family, cls, options)
-    return ConnectionFactory(family=family, cls=cls, options=dict(options), shared=shared)
+    cls.check_options(options, shared=shared)
+    return ConnectionFactory(family=family, cls=cls, options=options, shared=shared)
 
 
 def option_defaults(cls: type[nn.Module]) -> dict[str, Any]:

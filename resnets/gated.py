@@ -10,10 +10,12 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 
+from resnets.stream import Stream, fit_width
+
 KERNEL_INITS = {"lecun_normal": nn.initializers.lecun_normal(), "zeros": nn.initializers.zeros}
 
 
-class GatedConnection(nn.Module):
+class GatedConnection(Stream):
     """h = g ⊙ f(x) + (1 − g) ⊙ x, g = σ(W_g x + b_g), b_g init carry_bias (highway)."""
 
     carry_bias: float = -2.0
@@ -27,9 +29,8 @@ class GatedConnection(nn.Module):
                 f"gated: gate_kernel_init must be one of {sorted(KERNEL_INITS)}, "
                 f"got {self.gate_kernel_init!r}"
             )
-        x, d = hist[-1], fx.shape[-1]
-        if x.shape[-1] != d:
-            x = nn.Dense(d, use_bias=False, name="projection")(x)
+        d = fx.shape[-1]
+        x = fit_width(self, hist[-1], d)
         gate = nn.Dense(
             d,
             kernel_init=KERNEL_INITS[self.gate_kernel_init],

@@ -9,14 +9,13 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 
+from resnets.stream import Stream, fit_width
 
-class IdentityConnection(nn.Module):
+
+class IdentityConnection(Stream):
     """h_{k+1} = x + f(x); P·x + f(x) with a learned P (no bias) when widths differ."""
 
     @nn.compact
     def __call__(self, hist: Sequence[jax.Array], fx: jax.Array, *, train: bool = False):
         del train
-        x = hist[-1]
-        if x.shape[-1] != fx.shape[-1]:
-            x = nn.Dense(fx.shape[-1], use_bias=False, name="projection")(x)
-        return x + fx
+        return fit_width(self, hist[-1], fx.shape[-1]) + fx

@@ -1,5 +1,7 @@
 """Normalization placement around a residual merge: none / BatchNorm / LayerNorm, pre or post.
 
+resnets.stack places them: `norm_module` builds Norm_k in the slot's scope, `apply_norm` runs it.
+
   pre  (inside the branch; He et al. 2016, "Identity Mappings in Deep Residual Networks";
         Xiong et al. 2020, "On Layer Normalization in the Transformer Architecture"):
         h_{k+1} = conn(hist, f(Norm_k(h_k)))   the shortcut carries the un-normalized h_k
@@ -14,8 +16,6 @@ batch sharded over a mesh, the batch mean is a global reduction, so XLA averages
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import flax.linen as nn
 import jax
@@ -41,45 +41,26 @@ def batch_norm(
     x: jax.Array, *, train: bool, mask_B: jax.Array | None, name: str | None = None
 ) -> jax.Array:
     """nn.BatchNorm over every axis but the last; rows with mask_B == 0 leave the statistics."""
-    bn = nn.BatchNorm(use_running_average=not train, momentum=0.9, name=name)
-    return bn(x, mask=row_mask(mask_B, x.ndim))
+    return apply_norm(_batch_norm_module(name), x, train=train, mask_B=mask_B)
 
 
-def normalize(
-    kind: str, x: jax.Array, *, train: bool, mask_B: jax.Array | None, name: str
-) -> jax.Array:
-    """Norm_k of the module docstring; call inside a compact method (the module owns it)."""
+def _batch_norm_module(name: str | None) -> nn.BatchNorm:
+    return nn.BatchNorm(momentum=0.9, name=name)
+
+
+def norm_module(kind: str, *, name: str) -> nn.Module | None:
+    """Norm_k of the module docstring as a module bound to the calling scope (None for "none")."""
     if kind == "none":
-        return x
+        return None
     if kind == "ln":
-        return nn.LayerNorm(name=name)(x)
-    return batch_norm(x, train=train, mask_B=mask_B, name=name)
+        return nn.LayerNorm(name=name)
+    return _batch_norm_module(name)
 
 
-def residual_layer(
-    hist: list[jax.Array],
-    block: Callable[[jax.Array], jax.Array],
-    conn: nn.Module,
-    *,
-    norm: str,
-    position: str,
-    train: bool,
-    mask_B: jax.Array | None,
-    name: str,
+def apply_norm(
+    module: nn.Module, x: jax.Array, *, train: bool, mask_B: jax.Array | None
 ) -> jax.Array:
-    """h_{k+1} from hist = [h_0..h_k]: the pre or post form above (`block` is f, closed over)."""
-    x = hist[-1]
-    if position == "pre":
-        x = normalize(norm, x, train=train, mask_B=mask_B, name=name)
-    h = conn(hist, block(x), train=train)
-    if position == "post":
-        h = normalize(norm, h, train=train, mask_B=mask_B, name=name)
-    return h
-
-
-def reject_dag_norm(norm: str) -> None:
-    if norm != "none":
-        raise ValueError(
-            f"dag with norm={norm!r}: the neuron-level dag tower has no per-layer states to "
-            "normalize (its neurons are computed in groups); use norm='none' with dag"
-        )
+    """Runs a `norm_module`: BatchNorm with batch statistics in training, skipping padding rows."""
+    if isinstance(module, nn.BatchNorm):
+        return module(x, use_running_average=not train, mask=row_mask(mask_B, x.ndim))
+    return module(x)

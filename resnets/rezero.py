@@ -10,10 +10,13 @@ import flax.linen as nn
 import jax
 
 from resnets.scaled import channel_param
+from resnets.stream import Stream, fit_width
 
 
-class ReZeroConnection(nn.Module):
+class ReZeroConnection(Stream):
     """h_{k+1} = x + β ⊙ f(x) with β init 0 (scalar or per-channel)."""
+
+    learned = ("beta",)
 
     beta: str = "scalar"
     beta_init: float = 0.0
@@ -21,7 +24,8 @@ class ReZeroConnection(nn.Module):
     @nn.compact
     def __call__(self, hist: Sequence[jax.Array], fx: jax.Array, *, train: bool = False):
         del train
-        x, d = hist[-1], fx.shape[-1]
-        if x.shape[-1] != d:
-            x = nn.Dense(d, use_bias=False, name="projection")(x)
-        return x + channel_param(self, "beta", self.beta, d, self.beta_init, fx.ndim) * fx
+        d = fx.shape[-1]
+        return (
+            fit_width(self, hist[-1], d)
+            + channel_param(self, "beta", self.beta, d, self.beta_init, fx.ndim) * fx
+        )

@@ -1,10 +1,12 @@
 """Scaled shortcut: h_{k+1} = β ⊙ f(x) + w ⊙ x.
 
 β is a scalar or per-channel (β0 = 0 is ReZero, Bachlechner et al. 2020, eq. 3). w is fixed 1,
-a scalar, per-channel, low rank w·x = x + A(Bx) (I + AB with B = 0 at init), or a full matrix
-w·x = W x (init I): the LAuReL forms of Menghani et al. 2024 ("Learned Augmented Residual
-Layer", eq. 2-4). When widths differ, x is first projected by a learned P (no bias), as in
-`identity`. With β = 1 and w = "one" this is exactly `identity`.
+a scalar, per-channel, low rank w·x = w0·x + (x A) B (w0 = `w_init`, A = `w_a`, B = `w_b` = 0 at
+init, so the carry starts as w0·x), or a full matrix w·x = x W (init w0·I, not a LAuReL form).
+Scalar β and w are LAuReL-RW (Menghani et al., ICML 2025, §2.1) without its bound on (α, β);
+the low-rank w with β = 1, w0 = 1 is LAuReL-LR (eq. 3). The bounded, previous-activation and
+combined LAuReL forms are the `laurel` family. When widths differ, x is first projected by a
+learned P (no bias), as in `identity`. With β = 1 and w = "one" this is exactly `identity`.
 """
 
 from collections.abc import Sequence
@@ -12,6 +14,8 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from resnets.stream import Stream, fit_width
 
 BETA_KINDS = ("scalar", "channel")
 W_KINDS = ("one", "scalar", "channel", "lowrank", "full")
@@ -27,8 +31,10 @@ def channel_param(module: nn.Module, name: str, kind: str, width: int, init: flo
     return p if kind == "scalar" else p.reshape((1,) * (ndim - 1) + (width,))
 
 
-class ScaledConnection(nn.Module):
+class ScaledConnection(Stream):
     """h_{k+1} = β ⊙ f(x) + w ⊙ x; β scalar|channel, w one|scalar|channel|lowrank|full."""
+
+    learned = ("beta", "w", "w_a", "w_b")
 
     beta: str = "scalar"
     beta_init: float = 1.0
@@ -44,9 +50,8 @@ class ScaledConnection(nn.Module):
                 f"scaled: beta must be one of {BETA_KINDS} and w one of {W_KINDS}, "
                 f"got beta={self.beta!r}, w={self.w!r}"
             )
-        x, d = hist[-1], fx.shape[-1]
-        if x.shape[-1] != d:
-            x = nn.Dense(d, use_bias=False, name="projection")(x)
+        d = fx.shape[-1]
+        x = fit_width(self, hist[-1], d)
         beta = channel_param(self, "beta", self.beta, d, self.beta_init, fx.ndim)
         return beta * fx + self._carry(x, d)
 

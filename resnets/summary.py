@@ -1,7 +1,8 @@
 """Reading connections back: the L1 penalty sown into "losses" and the learned quantities.
 
-`connection_summary` keys every learned connection quantity by its parameter path
-("tower/conn_3/beta", "tower/conn_3/gate/bias", "tower/dag/kernel", ...) and, for dense stacks,
+`connection_summary` keys every learned connection quantity (the leaf names each family lists
+in its `learned`) by its parameter path ("tower/conn_3/beta", "tower/conn_3/gate/bias",
+"tower/dag/kernel", ...) and, for dense stacks,
 assembles the per-layer adjacency rows into one matrix "<prefix>/adjacency" of shape
 (L+1, L+1, ...): row k+1 holds A_{k+1,0..k} and A_{k+1,k+1} (the f(x) weight) on the diagonal;
 row 0 (the input) is zero. Gate logits are reported as σ(G) under "<prefix>/gates".
@@ -16,7 +17,6 @@ from typing import Any
 import jax
 import numpy as np
 
-LEARNED = ("beta", "w", "w_a", "w_b", "adjacency", "gate_logits")
 ROW_LEAVES = {"adjacency": "adjacency", "gate_logits": "gates"}
 
 
@@ -38,11 +38,14 @@ def connection_summary(params: Mapping[str, Any]) -> dict[str, np.ndarray]:
         "/".join(str(k.key) for k in path): np.asarray(leaf)
         for path, leaf in jax.tree_util.tree_flatten_with_path(dict(params))[0]
     }
+    from resnets import CONNECTIONS  # the registry imports this module
+
+    learned = {name for cls in CONNECTIONS.values() for name in cls.learned}
     out: dict[str, np.ndarray] = {}
     rows: dict[tuple[str, str], dict[int | None, np.ndarray]] = {}
     for key, value in flat.items():
         *parents, leaf = key.split("/")
-        if leaf in LEARNED:
+        if leaf in learned:
             out[key] = value
         elif leaf == "bias" and parents and parents[-1] == "gate":
             out[key] = value

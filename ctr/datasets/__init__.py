@@ -6,13 +6,18 @@ returns int32 ids (0 PAD, 1 OOV, >= 2 train vocabulary), float32 numerics and a 
 call prepares the data set into `<data_dir>/<name>/<options hash>/`; later calls read the cached
 arrays. `prepare(..., records=True)` also writes TFDS array_record files there (`records/`),
 readable with `tfds.data_source` without TensorFlow.
+
+`name` is a builder of BUILDERS or the name of a schema prepared with `prepare_schema`
+(ctr.datasets.schema): such a name stands for the csv builder with the schema's options and
+raw folder, and is cached under `<data_dir>/<name>/`.
 """
 
 from __future__ import annotations
 
+import json
 import pathlib
 
-from ctr.datasets import amazon, avazu, bars, criteo, frappe, store, synthetic
+from ctr.datasets import amazon, avazu, bars, criteo, frappe, schema, store, synthetic
 from ctr.datasets.store import default_data_dir
 from ctr.datasets.tabular import DataError
 
@@ -26,7 +31,9 @@ BUILDERS = {
     "amazon": amazon,
 }
 
-__all__ = ["BUILDERS", "DataError", "default_data_dir", "load", "load_info", "prepare"]
+__all__ = [
+    "BUILDERS", "DataError", "default_data_dir", "load", "load_info", "prepare", "prepare_schema",
+]  # fmt: skip
 
 
 def _builder(name: str):
@@ -38,6 +45,8 @@ def _builder(name: str):
 def _coerce(name: str, key: str, value, default):
     """Converts an option (a string when it comes from the command line) to its default's type."""
     if isinstance(default, str):
+        if isinstance(value, dict):  # a JSON-valued option (the csv builder's column_options)
+            return json.dumps(value, sort_keys=True)
         return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
     if isinstance(default, bool):
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
@@ -65,6 +74,14 @@ def resolve_options(name: str, options: dict) -> dict:
     return {k: _coerce(name, k, options.get(k, d), d) for k, d in defaults.items()}
 
 
+def _lookup(name: str, data_dir) -> tuple[str, dict, str | None]:
+    """(builder, registered options, registered raw folder) of a builder or a schema name."""
+    if name in BUILDERS:
+        return name, {}, None
+    entry = schema.registered(name, data_dir)
+    return entry["builder"], entry["options"], entry["source"]
+
+
 def prepare(
     name: str,
     *,
@@ -78,9 +95,33 @@ def prepare(
 
     `records=True` also writes TFDS array_record files (slow, ~3k rows/s) under `records/`.
     """
-    builder = _builder(name)
-    opts = resolve_options(name, options)
-    folder = store.folder_for(data_dir, name, opts)
+    builder_name, registered, source = _lookup(name, data_dir)
+    return _prepare(
+        name, builder_name, {**registered, **options}, data_dir=data_dir,
+        manual_dir=manual_dir or source, force=force, records=records,
+    )  # fmt: skip
+
+
+def prepare_schema(
+    path, *, data_dir=None, manual_dir=None, force: bool = False, records: bool = False
+) -> tuple[str, pathlib.Path]:
+    """Prepares the BARS folder `manual_dir` as the schema file `path` describes it, registers
+    the schema's name in `data_dir`, and returns (name, folder)."""
+    name, options = schema.load(path)
+    folder = _prepare(name, "csv", options, data_dir=data_dir, manual_dir=manual_dir,
+                      force=force, records=records)  # fmt: skip
+    info = store.read_info(folder)
+    schema.register(name, data_dir=data_dir, builder="csv", options=info["options"],
+                    source=info["source"], schema_file=path)  # fmt: skip
+    return name, folder
+
+
+def _prepare(name, builder_name, options, *, data_dir, manual_dir, force, records):
+    builder = _builder(builder_name)
+    opts = resolve_options(builder_name, options)
+    added = getattr(builder, "ADDED_OPTIONS", {})
+    key = {k: v for k, v in opts.items() if k not in added or added[k] != v}
+    folder = store.folder_for(data_dir, name, key)
     source = str(pathlib.Path(manual_dir).expanduser().resolve()) if manual_dir else None
     has_records = not records or (folder / "records").is_dir()
     if store.is_prepared(folder) and not force and has_records:
@@ -90,7 +131,7 @@ def prepare(
     if builder.NEEDS_MANUAL_DIR and source is None:
         raise DataError(
             f"{name} is not prepared in {folder.parent}; run "
-            f"`resctr data prepare {name} --manual-dir DIR` (or pass manual_dir=) first"
+            f"`resctr data prepare {builder_name} --manual-dir DIR` (or pass manual_dir=) first"
         )
     if source is not None and not pathlib.Path(source).is_dir():
         raise DataError(f"{name}: manual_dir {source} is not a folder")

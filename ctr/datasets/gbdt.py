@@ -49,8 +49,8 @@ def _lightgbm():
 
 
 def _matrix(spec: FeatureSpec, split: dict[str, np.ndarray]) -> np.ndarray:
-    """(N, F) matrix of the categorical and numeric fields, in spec order (sequences skipped)."""
-    fields = [f for f in spec.fields if f.kind != "sequence"]
+    """(N, F) matrix of the categorical and numeric fields, in spec order (token bags skipped)."""
+    fields = [f for f in spec.fields if f.kind in ("categorical", "numeric")]
     # float32 holds ids exactly only below 2^24
     big = any(f.vocab_size > 2**24 for f in fields)
     return np.stack([split[f.name] for f in fields], axis=1).astype(
@@ -73,7 +73,7 @@ def _digest(spec: FeatureSpec, splits: dict, options: dict) -> str:
 def _train_leaves(spec, splits, options, seed, num_threads) -> tuple[str, dict[str, np.ndarray]]:
     """Fits the booster on train; returns its model text and leaf ids (N, T) int32 per split."""
     lgb = _lightgbm()
-    fields = [f for f in spec.fields if f.kind != "sequence"]
+    fields = [f for f in spec.fields if f.kind in ("categorical", "numeric")]
     if not fields:
         raise ValueError("GBDT features need at least one categorical or numeric field")
     categorical = [i for i, f in enumerate(fields) if f.kind == "categorical"]

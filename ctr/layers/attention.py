@@ -19,8 +19,7 @@ import jax
 import jax.numpy as jnp
 
 from ctr.layers.product import hadamard_pairs
-from ctr.layers.slots import slot_factory
-from resnets import ConnectionFactory
+from resnets import ConnectionFactory, residual_stack
 
 
 class SelfAttention(nn.Module):
@@ -68,21 +67,28 @@ class SelfAttentionStack(nn.Module):
 
     @nn.compact
     def __call__(self, emb_BxFxD: jax.Array, *, train: bool = False) -> jax.Array:
-        factory = slot_factory(
-            self.connection, builtin_shortcut=self.builtin_shortcut, fixed_width=True
-        )
-        shared = factory(name="conn") if factory.shared else None
-        hist = [emb_BxFxD]
-        for i in range(self.num_layers):
+
+        def block(i: int):
             attn = SelfAttention(
                 self.attention_dim, self.num_heads, self.use_scale, self.dropout, name=f"attn_{i}"
             )
-            conn = shared or factory(name=f"conn_{i}")
-            merged = conn(hist, attn(hist[-1], train=train), train=train)
+            return lambda x: attn(x, train=train)
+
+        def post(merged: jax.Array, i: int) -> jax.Array:
             if self.layer_norm:
                 merged = nn.LayerNorm(epsilon=1e-5, name=f"norm_{i}")(merged)  # torch's eps
-            hist.append(nn.relu(merged))
-        return hist[-1]
+            return nn.relu(merged)
+
+        blocks = [block(i) for i in range(self.num_layers)]
+        return residual_stack(
+            emb_BxFxD,
+            blocks,
+            self.connection,
+            train=train,
+            post=post,
+            builtin_shortcut=self.builtin_shortcut,
+            fixed_width=True,
+        )
 
 
 class AttentionalPooling(nn.Module):

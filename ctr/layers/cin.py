@@ -3,8 +3,9 @@
 X^k_{h,*} = Σ_{i<H_{k-1}} Σ_{j<F} W^{k,h}_{ij} (X^{k-1}_{i,*} ⊙ X^0_{j,*}) (+ bias, FuxiCTR's
 Conv1d), and the output p^+ = [p^1, ..., p^T] with p^k_h = Σ_d X^k_{h,d} (sum pooling).
 States are kept channels-last, x_BxDxH, so a connection merges the H feature maps of
-consecutive layers: h_{k+1} = connection(hist, CIN_k(h_k)). The published CIN has no shortcut
-(family `none`); the slot is fixed-width (`concat` projects back to H_k maps).
+consecutive layers: h_{k+1} = connection(hist, CIN_k(h_k)), and p^k pools the stream's readout
+after layer k. The published CIN has no shortcut (family `none`); the slot is fixed-width
+(`concat` projects back to H_k maps).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ctr.layers.slots import slot_factory
-from resnets import ConnectionFactory
+from resnets import ConnectionFactory, residual_stack
 
 
 class CINLayer(nn.Module):
@@ -39,11 +39,18 @@ class CIN(nn.Module):
 
     @nn.compact
     def __call__(self, x0_BxFxD: jax.Array, *, train: bool = False) -> jax.Array:
-        factory = slot_factory(self.connection, fixed_width=True)
-        shared = factory(name="conn") if factory.shared else None
-        hist = [jnp.swapaxes(x0_BxFxD, 1, 2)]
-        for i, units in enumerate(self.layer_units):
-            fx_BxDxH = CINLayer(units, name=f"cin_{i}")(x0_BxFxD, hist[-1])
-            conn = shared or factory(name=f"conn_{i}")
-            hist.append(conn(hist, fx_BxDxH, train=train))
-        return jnp.concatenate([h.sum(axis=1) for h in hist[1:]], axis=-1)
+
+        def block(i: int, units: int):
+            layer = CINLayer(units, name=f"cin_{i}")
+            return lambda xk_BxDxH: layer(x0_BxFxD, xk_BxDxH)
+
+        blocks = [block(i, units) for i, units in enumerate(self.layer_units)]
+        states = residual_stack(
+            jnp.swapaxes(x0_BxFxD, 1, 2),
+            blocks,
+            self.connection,
+            train=train,
+            fixed_width=True,
+            every_layer=True,
+        )
+        return jnp.concatenate([h.sum(axis=1) for h in states], axis=-1)

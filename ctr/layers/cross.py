@@ -7,7 +7,8 @@ Branch f of cross layer l (x_0 the flat embedding, x_l the current state, both o
   mix: f(x_l) = Σ_e g_e(x_l) · x_0 ⊙ (U_e tanh(C_e tanh(V_e^T x_l)) + b_l),  g = softmax(G x_l)
 The published layer is x_{l+1} = f(x_l) + x_l. In `CrossNet` that built-in shortcut is the
 residual slot (see ctr.layers.slots): `none` keeps it, other families replace it; the width is
-fixed because x_0 ⊙ (.) needs width(x_l) == width(x_0).
+fixed because x_0 ⊙ (.) needs width(x_l) == width(x_0). x_l is what the family's stream gives
+the layer to read (the last state for the classic families).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ctr.layers.slots import slot_factory
-from resnets import ConnectionFactory
+from resnets import ConnectionFactory, residual_stack
 
 KINDS = ("v1", "v2", "mix")
 
@@ -63,7 +63,7 @@ class CrossMix(nn.Module):
 
 
 class CrossNet(nn.Module):
-    """x_{l+1} = connection(hist, f(x_l)) for l < num_layers; returns x_L (width W)."""
+    """num_layers cross layers merged by the connection; returns the stack's readout x_L."""
 
     num_layers: int
     connection: ConnectionFactory
@@ -76,18 +76,22 @@ class CrossNet(nn.Module):
     def __call__(self, x0_BxW: jax.Array, *, train: bool = False) -> jax.Array:
         if self.kind not in KINDS:
             raise ValueError(f"cross layer kind must be one of {KINDS}, got {self.kind!r}")
-        factory = slot_factory(
-            self.connection, builtin_shortcut=self.builtin_shortcut, fixed_width=True
-        )
-        shared = factory(name="conn") if factory.shared else None
-        hist = [x0_BxW]
-        for i in range(self.num_layers):
+
+        def block(i: int):
             if self.kind == "v1":
                 layer = CrossV1(name=f"cross_{i}")
             elif self.kind == "v2":
                 layer = CrossV2(name=f"cross_{i}")
             else:
                 layer = CrossMix(self.low_rank, self.num_experts, name=f"cross_{i}")
-            conn = shared or factory(name=f"conn_{i}")
-            hist.append(conn(hist, layer(x0_BxW, hist[-1]), train=train))
-        return hist[-1]
+            return lambda x_BxW: layer(x0_BxW, x_BxW)
+
+        blocks = [block(i) for i in range(self.num_layers)]
+        return residual_stack(
+            x0_BxW,
+            blocks,
+            self.connection,
+            train=train,
+            builtin_shortcut=self.builtin_shortcut,
+            fixed_width=True,
+        )

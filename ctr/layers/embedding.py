@@ -1,7 +1,9 @@
 """Field embeddings and the first-order (linear) term shared by every CTR model.
 
 Categorical field f with id i gets row E_f[i]; a numeric field gets v_f * x (BARS's numeric
-embedding); fields of one group share a table. Tables are parameters named `table_<name>` so the
+embedding); a multihot field (a bag of ids, 0-padded) gets the mean of its ids' rows,
+sum_i E_f[i] / #{i != PAD} (zero for an empty bag; FuxiCTR's MaskedAveragePooling); fields of
+one group share a table. Tables are parameters named `table_<name>` so the
 trainer can tell embedding parameters from the rest (embedding L2, parameter counts).
 """
 
@@ -11,7 +13,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ctr.features import FeatureSpec
+from ctr.features import PAD_ID, FeatureSpec
 
 TABLE_PREFIX = "table_"
 EMBED_INIT = nn.initializers.normal(stddev=1e-4)  # BARS/FuxiCTR initialise embeddings N(0, 1e-4)
@@ -29,7 +31,8 @@ def is_embedding_path(path: tuple[str, ...]) -> bool:
 
 
 class FeatureEmbedding(nn.Module):
-    """Embeds the categorical and numeric fields of `spec`: emb_BxFxD (sequence fields skipped).
+    """Embeds the categorical, multihot and numeric fields of `spec`: emb_BxFxD (sequence fields,
+    the histories that sequence models read themselves, skipped).
 
     `dim` overrides the spec's per-field embedding_dim so all fields share one width D.
     """
@@ -43,12 +46,18 @@ class FeatureEmbedding(nn.Module):
         tables: dict[str, jax.Array] = {}
         cols = []
         for f in self.spec.fields:
+            if f.kind in ("categorical", "multihot") and f.table not in tables:
+                tables[f.table] = self.param(
+                    TABLE_PREFIX + f.table, EMBED_INIT, (f.vocab_size, self.dim)
+                )
             if f.kind == "categorical":
-                if f.table not in tables:
-                    tables[f.table] = self.param(
-                        TABLE_PREFIX + f.table, EMBED_INIT, (f.vocab_size, self.dim)
-                    )
                 cols.append(jnp.take(tables[f.table], batch[f.name], axis=0))
+            elif f.kind == "multihot":
+                ids_BxL = batch[f.name]
+                real_BxL = (ids_BxL != PAD_ID).astype(tables[f.table].dtype)
+                rows_BxLxD = jnp.take(tables[f.table], ids_BxL, axis=0)
+                count_B = jnp.maximum(real_BxL.sum(axis=1), 1.0)
+                cols.append((rows_BxLxD * real_BxL[..., None]).sum(axis=1) / count_B[:, None])
             elif f.kind == "numeric" and self.include_numeric:
                 v = self.param(TABLE_PREFIX + f.name, EMBED_INIT, (1, self.dim))
                 cols.append(batch[f.name][:, None].astype(v.dtype) * v)

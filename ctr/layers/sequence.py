@@ -8,10 +8,11 @@ category ids, say) are concatenated along the embedding axis, E = J·D. Every ot
 numeric field is *context*.
 
 Residual recurrent layer i (the pattern of resnets.blocks.SequenceResidual, with the sequence
-lengths passed to the RNN):  δ = W_i RNN_i(h_i) (W_i zero-initialised),  h_{i+1} = conn_i(hist, δ).
-With identity-like families each layer starts as the identity map. With the plain family `none`
-the projection keeps its default (lecun) init: a zero-init plain stack would output zeros and
-never receive a gradient below its last layer.
+lengths passed to the RNN): δ = W_i RNN_i(x_i) (W_i zero-initialised), merged into the residual
+stream by conn_i (resnets.residual_stack; x_i is what the stream gives layer i to read). With
+identity-like families each layer starts as the identity map. With a plain family (`none`) the
+projection keeps its default (lecun) init: a zero-init plain stack would output zeros and never
+receive a gradient below its last layer.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import jax.numpy as jnp
 
 from ctr.features import PAD_ID, FeatureSpec, Field
 from ctr.layers.embedding import FeatureEmbedding
-from resnets import ConnectionFactory, fixed_width
+from resnets import ConnectionFactory, residual_stack
 from resnets.blocks import GRU, LSTM, TransformerBlock
 
 RECURRENT = ("gru", "lstm", "bilstm")
@@ -55,7 +56,7 @@ def behaviour_fields(spec: FeatureSpec) -> tuple[tuple[Field, Field], ...]:
 
 def output_init(connection: ConnectionFactory, zero_init: bool) -> nn.initializers.Initializer:
     """Zero init for the residual branch's output projection, except for the plain family."""
-    if zero_init and connection.family != "none":
+    if zero_init and not connection.cls.plain:
         return nn.initializers.zeros
     return nn.initializers.lecun_normal()
 
@@ -108,7 +109,7 @@ def last_valid(x_BxLxE: jax.Array, mask_BxL: jax.Array) -> jax.Array:
 
 
 class ResidualRecurrentStack(nn.Module):
-    """depth x [h_{i+1} = conn_i(hist, W_i RNN_i(h_i))] over (B, L, E); width stays E."""
+    """depth residual layers with branch W_i RNN_i(x_i) over (B, L, E); width stays E."""
 
     kind: str
     connection: ConnectionFactory
@@ -123,20 +124,18 @@ class ResidualRecurrentStack(nn.Module):
         width = x_BxLxE.shape[-1]
         hidden = self.hidden or width
         lengths_B = mask_BxL.sum(1).astype(jnp.int32)
-        factory = fixed_width(self.connection)
-        shared = factory(name="conn") if factory.shared else None
         init = output_init(self.connection, self.zero_init)
-        hist = [x_BxLxE]
-        for i in range(self.depth):
+
+        def block(i: int):
             if self.kind == "gru":
                 rnn = GRU(hidden, name=f"block_{i}")
             else:
                 rnn = LSTM(hidden, bidirectional=self.kind == "bilstm", name=f"block_{i}")
-            y = rnn(hist[-1], train=train, seq_lengths=lengths_B)
-            delta = nn.Dense(width, kernel_init=init, name=f"out_{i}")(y)
-            conn = shared or factory(name=f"conn_{i}")
-            hist.append(conn(hist, delta, train=train))
-        return hist[-1]
+            out = nn.Dense(width, kernel_init=init, name=f"out_{i}")
+            return lambda x: out(rnn(x, train=train, seq_lengths=lengths_B))
+
+        blocks = [block(i) for i in range(self.depth)]
+        return residual_stack(x_BxLxE, blocks, self.connection, train=train, fixed_width=True)
 
 
 class ResidualTransformerStack(nn.Module):
@@ -159,7 +158,7 @@ class ResidualTransformerStack(nn.Module):
         pos_LxE = self.param("position", nn.initializers.normal(0.02), (length, width))
         h = x_BxLxE + pos_LxE[None]
         mask = nn.make_attention_mask(mask_BxL, mask_BxL)
-        zero = self.zero_init and self.connection.family != "none"
+        zero = self.zero_init and not self.connection.cls.plain
         for i in range(self.depth):
             block = TransformerBlock(
                 self.num_heads,

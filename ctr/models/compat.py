@@ -1,41 +1,91 @@
-"""Which model x connection-family pairs cannot work, and why: the one compatibility table.
+"""Which model x connection-family pairs cannot work, and why: the one compatibility table,
+derived from the models' residual slots and the families' facts (resnets.stream), never from
+family names.
 
-Fixed-width slots run `concat` as concat(project=True), so most pairs work; a pair listed here
-raises a ValueError naming the pair and the reason.
+A pair is incompatible when the family would silently train the published model:
+  * the model has no residual slot (LR, FM, ...): only a plain family makes sense;
+  * the family is fused (dag rewires whole MLP towers) and the model has no MLP tower, so
+    every slot would keep its published form;
+  * the family cannot merge 1-wide states (its `min_width`, e.g. ResiDual's LayerNorm) and the
+    model's only slot is the 1-wide wide + deep sum, which then keeps the published sum.
+Fixed-width slots run `concat` as concat(project=True), so every other pair works.
 """
 
 from __future__ import annotations
 
-_DAG_SEQ = "dag rewires whole MLP towers; recurrent/attention slots need a per-slot connection"
+import resnets
 
-# (model, family) -> reason. Models append their own rows here (one line each, sorted by model).
+# model -> its residual slots, as each model's docstring names them. "tower" is an MLP tower
+# (ctr.layers.tower), "combine" the wide + deep sum (ctr.layers.slots.Combine).
+RESIDUAL_SLOTS: dict[str, tuple[str, ...]] = {
+    "afm": ("combine",),
+    "autoint": ("attention", "combine"),
+    "autoint_plus": ("attention", "tower", "combine"),
+    "bilstm": ("recurrent", "tower"),
+    "bst": ("transformer", "tower"),
+    "dcn": ("cross", "tower"),
+    "dcnv2": ("cross", "tower"),
+    "deep_crossing": ("residual_units",),
+    "deepfm": ("tower", "combine"),
+    "dien": ("recurrent", "tower"),
+    "din": ("tower",),
+    "dnn": ("tower",),
+    "dsin": ("transformer", "recurrent", "tower"),
+    "ffm": ("combine",),
+    "fibinet": ("tower", "combine"),
+    "finalmlp": ("tower",),
+    "fm": (),
+    "fwfm": ("combine",),
+    "gbdt_lr": (),
+    "gru4rec": ("recurrent", "tower"),
+    "ipnn": ("tower",),
+    "lr": (),
+    "lstm": ("recurrent", "tower"),
+    "mlr": (),
+    "neuralcf": ("tower",),
+    "nfm": ("tower", "combine"),
+    "opnn": ("tower",),
+    "transformer_enc": ("transformer", "tower"),
+    "wide_deep": ("tower", "combine"),
+    "xdeepfm": ("cin", "tower", "combine"),
+    "youtube_dnn": ("tower",),
+}
+ONE_WIDE_SLOTS = ("combine",)  # the wide + deep logit sum, on (B, 1) states
+
+
+def incompatibility(model: str, family: str) -> str | None:
+    """Why `family` cannot be used with `model`, or None when the pair works."""
+    if model not in RESIDUAL_SLOTS:
+        raise KeyError(f"unknown model {model!r}; choose from {sorted(RESIDUAL_SLOTS)}")
+    slots, cls = RESIDUAL_SLOTS[model], resnets.CONNECTIONS[family]
+    if not slots and not cls.plain:
+        return "it has no residual slot: every family would train the same model as `none`"
+    if cls.fused and "tower" not in slots:
+        return (
+            f"{family} rewires whole MLP towers and this model has none (its residual slots: "
+            f"{', '.join(slots)}), so it would train the same model as `none`"
+        )
+    if cls.min_width > 1 and slots and set(slots) <= set(ONE_WIDE_SLOTS):
+        return (
+            f"{family} cannot merge 1-wide states and this model's only residual slot is the "
+            "wide + deep sum, so it would train the same model as `none`"
+        )
+    return None
+
+
 INCOMPATIBLE: dict[tuple[str, str], str] = {
-    ("bilstm", "dag"): _DAG_SEQ,
-    ("bst", "dag"): _DAG_SEQ,
-    ("dien", "dag"): _DAG_SEQ,
-    ("din", "dag"): _DAG_SEQ,
-    ("dsin", "dag"): _DAG_SEQ,
-    ("gru4rec", "dag"): _DAG_SEQ,
-    ("lstm", "dag"): _DAG_SEQ,
-    ("transformer_enc", "dag"): _DAG_SEQ,
-    # feature-interaction models (issue 6): no MLP tower for dag to rewire, or no slot at all
-    ("afm", "dag"): "AFM has no MLP tower for dag to rewire (it would train the none model)",
-    ("autoint", "dag"): "AutoInt has no MLP tower for dag to rewire (use autoint_plus)",
-    ("deep_crossing", "dag"): "Deep Crossing's residual units are not an MLP tower dag can rewire",
-    ("ffm", "dag"): "FFM has no MLP tower for dag to rewire (it would train the none model)",
-    ("fwfm", "dag"): "FwFM has no MLP tower for dag to rewire (it would train the none model)",
-    **{
-        ("gbdt_lr", family): "GBDT+LR has no residual slot: every family trains the none model"
-        for family in ("identity", "concat", "scaled", "rezero", "gated", "dense", "dag")
-    },
-    **{
-        ("mlr", family): "LS-PLM has no residual slot: every family trains the none model"
-        for family in ("identity", "concat", "scaled", "rezero", "gated", "dense", "dag")
-    },
+    (m, f): reason
+    for m in RESIDUAL_SLOTS
+    for f in resnets.CONNECTIONS
+    if (reason := incompatibility(m, f)) is not None
 }
 
 
+def compatible(model: str, family: str) -> bool:
+    return incompatibility(model, family) is None
+
+
 def check_compatible(model: str, family: str) -> None:
-    reason = INCOMPATIBLE.get((model, family))
+    reason = incompatibility(model, family)
     if reason is not None:
         raise ValueError(f"model {model!r} cannot use connection family {family!r}: {reason}")

@@ -18,8 +18,7 @@ import jax
 
 from ctr.features import FeatureSpec
 from ctr.layers.embedding import FeatureEmbedding
-from ctr.layers.slots import slot_factory
-from resnets import ConnectionFactory
+from resnets import ConnectionFactory, residual_stack
 from resnets.norm import batch_norm
 
 
@@ -36,16 +35,27 @@ class DeepCrossing(nn.Module):
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
         emb_BxFxD = FeatureEmbedding(self.spec, dim=self.embedding_dim, name="embedding")(batch)
         x0_BxW = emb_BxFxD.reshape(emb_BxFxD.shape[0], -1)
-        factory = slot_factory(
-            self.connection, builtin_shortcut=self.builtin_shortcut, fixed_width=True
-        )
-        shared = factory(name="conn") if factory.shared else None
-        hist = [x0_BxW]
-        for i, units in enumerate(self.residual_units):
-            hidden = nn.relu(nn.Dense(units, name=f"unit_{i}_in")(hist[-1]))
-            fx_BxW = nn.Dense(x0_BxW.shape[-1], name=f"unit_{i}_out")(hidden)
-            h = (shared or factory(name=f"conn_{i}"))(hist, fx_BxW, train=train)
+
+        def unit(i: int, units: int):
+            def f(x_BxW: jax.Array) -> jax.Array:
+                hidden = nn.relu(nn.Dense(units, name=f"unit_{i}_in")(x_BxW))
+                return nn.Dense(x0_BxW.shape[-1], name=f"unit_{i}_out")(hidden)
+
+            return f
+
+        def post(h: jax.Array, i: int) -> jax.Array:
             if self.batch_norm:
                 h = batch_norm(h, train=train, mask_B=batch.get("mask"), name=f"bn_{i}")
-            hist.append(nn.Dropout(self.dropout, deterministic=not train)(nn.relu(h)))
-        return nn.Dense(1, name="out")(hist[-1])[:, 0]
+            return nn.Dropout(self.dropout, deterministic=not train)(nn.relu(h))
+
+        blocks = [unit(i, units) for i, units in enumerate(self.residual_units)]
+        x_BxW = residual_stack(
+            x0_BxW,
+            blocks,
+            self.connection,
+            train=train,
+            post=post,
+            builtin_shortcut=self.builtin_shortcut,
+            fixed_width=True,
+        )
+        return nn.Dense(1, name="out")(x_BxW)[:, 0]

@@ -5,9 +5,10 @@ Interest extractor (eq. 1-5): h_t = GRU(e_1..e_t), trained with the auxiliary lo
 where ê_{t+1} is a negative behaviour. Interest evolving (eq. 6, 8): a_t = softmax_t(h_t W e_a),
 h'_t = AUGRU(h_t, a_t); logit = Tower([context; e_a; h'_T]) with h'_T at the last real step.
 
-Residual slots: the extractor GRU (`extractor/conn_0`), the AUGRU (`conn_evolve`, hist =
-[e, h]) — each as δ = W·RNN(x) with W zero-initialised, h = conn(hist, δ) — and every layer of
-the output tower.
+Residual slots: the extractor GRU (`extractor/conn_0`), the AUGRU (`conn_evolve`, a one-layer
+stack from h) — each with branch δ = W·RNN(x), W zero-initialised, merged by the family — and
+every layer of the output tower. (Before the residual-stream contract the AUGRU's merge also saw
+the behaviour embeddings e as an earlier state; only `dense` read it.)
 
 Auxiliary loss: with train=True and aux_coef > 0 the model sows aux_coef · L_aux into "losses"
 as `aux_loss`. Negatives are drawn uniformly from the batch's real history behaviours (the paper
@@ -32,7 +33,7 @@ from ctr.layers.sequence import (
 )
 from ctr.layers.target_attention import BilinearAttention
 from ctr.layers.tower import Tower
-from resnets import ConnectionFactory, fixed_width
+from resnets import ConnectionFactory, residual_stack
 
 
 def auxiliary_loss(h_BxTxE, pos_BxTxE, neg_BxTxE, mask_BxT) -> jax.Array:
@@ -87,11 +88,17 @@ class DIEN(nn.Module):
 
         a_BxL = BilinearAttention(name="attention")(h_BxLxE, beh.target_BxE, beh.mask_BxL)
         width = h_BxLxE.shape[-1]
-        y_BxLxE = AUGRU(width, name="augru")(h_BxLxE, a_BxL)
+        augru = AUGRU(width, name="augru")
         init = output_init(self.connection, self.zero_init)
-        delta = nn.Dense(width, kernel_init=init, name="out_evolve")(y_BxLxE)
-        conn = fixed_width(self.connection)(name="conn_evolve")
-        evolved_BxLxE = conn([beh.hist_BxLxE, h_BxLxE], delta, train=train)
+        out = nn.Dense(width, kernel_init=init, name="out_evolve")
+        evolved_BxLxE = residual_stack(
+            h_BxLxE,
+            [lambda x: out(augru(x, a_BxL))],
+            self.connection,
+            train=train,
+            names=["evolve"],
+            fixed_width=True,
+        )
         final_BxE = last_valid(evolved_BxLxE, beh.mask_BxL)
 
         x = jnp.concatenate([beh.context_BxC, beh.target_BxE, final_BxE], axis=-1)

@@ -63,7 +63,7 @@ class DSIN(nn.Module):
         block = TransformerBlock(
             self.num_heads,
             dropout=self.dropout,
-            zero_init_output=self.zero_init and self.connection.family != "none",
+            zero_init_output=self.zero_init and not self.connection.cls.plain,
             connection=self.connection,
             name="sessions",
         )

@@ -29,7 +29,7 @@ class FFM(nn.Module):
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
-        f = len(self.spec.categorical) + len(self.spec.numeric)
+        f = len(self.spec.categorical) + len(self.spec.multihot) + len(self.spec.numeric)
         d = self.embedding_dim
         emb = FeatureEmbedding(self.spec, dim=f * d, name="embedding")(batch)
         pairs_B = ffm_interaction(emb.reshape(emb.shape[0], f, f, d))

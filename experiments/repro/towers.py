@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import re
 from typing import Any, NamedTuple
 
 import flax
@@ -18,6 +17,7 @@ import flax.linen as nn
 import jax
 import numpy as np
 
+import resnets
 from ctr.features import FeatureSpec
 from experiments import protocol, train
 from experiments.configs import RunConfig
@@ -76,7 +76,11 @@ def block_activations(model, variables, batch) -> dict[str, np.ndarray]:
         mutable=["intermediates"],
     )
     flat = flax.traverse_util.flatten_dict(state["intermediates"], sep="/")
-    return {k.removesuffix("/__call__"): np.asarray(v[0]) for k, v in flat.items()}
+    return {
+        k.removesuffix("/__call__"): np.asarray(v[0])
+        for k, v in flat.items()
+        if k.endswith("/__call__")  # the loop also records each layer's state
+    }
 
 
 class LoadedRun(NamedTuple):
@@ -125,21 +129,15 @@ def load_run(run_dir, *, which: str = "best", data=None, data_dir=None, manual_d
 
 
 def state_activations(model, variables, batch) -> dict[str, np.ndarray]:
-    """The tower states h_1..h_L (each connection's output, keyed "tower/conn_i"), eval mode."""
-    _, state = model.apply(
-        variables,
-        batch,
-        train=False,
-        capture_intermediates=lambda module, method: (
-            method == "__call__" and re.fullmatch(r"conn(_\d+)?", module.name or "") is not None
-        ),
-        mutable=["intermediates"],
-    )
+    """The tower states h_1..h_L (what each layer leaves in the residual stream, as the loop
+    records it: resnets.stream `current`), keyed "tower/conn_i", eval mode."""
+    _, state = model.apply(variables, batch, train=False, mutable=["intermediates"])
     flat = flax.traverse_util.flatten_dict(state["intermediates"], sep="/")
     # a shared connection ("conn") is one module called once per layer: one entry per call
     return {
-        f"{k.removesuffix('/__call__')}" + (f"@{i}" if len(v) > 1 else ""): np.asarray(a)
+        k.removesuffix("/state") + (f"@{i}" if len(v) > 1 else ""): np.asarray(a)
         for k, v in flat.items()
+        if k.endswith("/state")
         for i, a in enumerate(v)
     }
 
@@ -149,8 +147,10 @@ def run_layer_stats(run_dir, *, rows: int = 2048, split: str = "valid", **load) 
     effective rank of the block output f and of the state h = connection(hist, f), plus the
     run's family and depth. For `none` the two coincide; dag towers have no per-layer blocks."""
     run = load_run(run_dir, **load)
-    if run.cfg.connection.name == "dag":
-        raise ValueError("dag rewires the tower into one neuron graph: it has no per-layer blocks")
+    if resnets.CONNECTIONS[run.cfg.connection.name].fused:
+        raise ValueError(
+            f"{run.cfg.connection.name} rewires the tower as one graph: it has no per-layer blocks"
+        )
     batch = {c: np.asarray(v[:rows]) for c, v in run.splits[split].items()}
     blocks = block_activations(run.model, run.variables, batch)
     states = state_activations(run.model, run.variables, batch)

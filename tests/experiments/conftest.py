@@ -1,13 +1,16 @@
 """Fixtures for the runner tests (configs live in runner_helpers.py, checks in
-fault_helpers.py)."""
+fault_helpers.py), and a trained sweep folder shared by the tests that read one back (tables,
+plots, the report)."""
 
 import os
 import subprocess
 
 import pytest
 from fault_helpers import load_runs, resctr
+from runner_helpers import TINY_FAMILIES
 
 import ctr.datasets
+from experiments import cli
 
 
 @pytest.fixture
@@ -44,3 +47,12 @@ def smoke_reference(tmp_path_factory, fault_env) -> tuple:
     data = root / "data"
     subprocess.run(resctr(root, data), env=fault_env, check=True, capture_output=True)
     return data, load_runs(root / "smoke")
+
+
+@pytest.fixture(scope="session")
+def tiny_sweep_dir(tmp_path_factory):
+    """runs/tiny_families after `resctr run --config tests/experiments/tiny_families.py`."""
+    root = tmp_path_factory.mktemp("tiny_sweep")
+    argv = ["run", "--config", str(TINY_FAMILIES), "--workdir", str(root / "runs")]
+    assert cli.main([*argv, "--data-dir", str(root / "data"), "--no-progress"]) == 0
+    return root / "runs" / "tiny_families"

@@ -9,6 +9,7 @@ import pathlib
 from experiments.configs import ConnectionConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 
 TINY_DATA = {"rows": 2000, "num_fields": 4, "vocab": 10}
+TINY_FAMILIES = pathlib.Path(__file__).parent / "tiny_families.py"  # a sweep file
 
 
 def tiny(model="dnn", family="none", seed=0, **train) -> RunConfig:

@@ -84,3 +84,22 @@ def test_run_id_is_stable_when_train_fields_are_added_at_their_defaults():
     ids = {dataclasses.replace(base, train=t).run_id for t in changed}
     ids.add(dataclasses.replace(base, model=ModelConfig(name="lr", init="fuxictr")).run_id)
     assert len(ids) == len(changed) + 1 and base.run_id not in ids
+
+
+
+@pytest.mark.parametrize(("family", "value"), [("dense", "uniform"), ("dag", "full")])
+def test_renamed_option_reads_the_old_key_and_keeps_the_run_id(family, value):
+    """dense's and dag's `init` became `preset` (it shadowed linen's Module.init): a stored config
+    with the old key loads under the new name, and both spellings give the run id the old one
+    had, so run folders stay valid."""
+    old = tiny("dnn", family).to_json()
+    old["connection"]["options"] = {"init": value}
+    new = dict(old, connection={**old["connection"], "options": {"preset": value}})
+    a, b = RunConfig.from_json(old), RunConfig.from_json(new)
+    assert a.connection.options == b.connection.options == {"preset": value}
+    assert a.run_id == b.run_id
+    hashed = RunConfig.from_json(old).to_json()
+    assert hashed["connection"]["options"] == {"preset": value}  # written under the new name
+    with pytest.raises(ValueError, match="given twice"):
+        ConnectionConfig(name=family, options={"init": value, "preset": value})
+

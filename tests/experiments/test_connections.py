@@ -53,6 +53,7 @@ def sweep(tmp_path_factory):
     families = {
         "scaled": {"beta": "channel", "w": "scalar"},
         "dense": {"project": True, "gates": True, "l1": 1e-3},
+        "hyper": {"n": 2},  # per-layer stream mixing [A_m | A_r], 2 x 3 each epoch
     }
     cfgs = [
         dataclasses.replace(tiny(family=f), connection=ConnectionConfig(name=f, options=o))
@@ -88,6 +89,9 @@ def test_plot_all_draws_trajectories_and_adjacency_over_training(sweep):
         assert f"connections_{c.run_id}.png" in made
     assert f"adjacency_{cfgs[1].run_id}.png" in made  # dense: adjacency and gates
     assert f"adjacency_{cfgs[0].run_id}.png" not in made  # scaled has no matrix
+    assert f"adjacency_{cfgs[2].run_id}.png" in made  # hyper: its stream mixing per layer
+    _, series = connections.history(runs / cfgs[2].run_id)
+    assert series["tower/conn_1/static_alpha"].shape == (2, 2, 3)  # epochs x streams x (1 + n)
 
 
 def test_adjacency_heatmap_accepts_a_single_merge_row(tmp_path):

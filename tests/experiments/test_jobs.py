@@ -3,6 +3,7 @@ the parent's options, and finish a sweep with the same results as one process.""
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -37,8 +38,10 @@ def test_worker_argv_carries_the_parents_options():
     parsed = cli.build_parser().parse_args(child[3:])
     assert parsed.shard == (5, 6) and parsed.jobs == 1 and not parsed.progress
     assert parsed.parent_pid == os.getpid()  # the worker ends when this process does
-    for name in ("sweep", "workdir", "manual_dir", "only", "checkpoint_every", "set", "data_dir"):
+    for name in ("sweep", "only", "checkpoint_every", "set", "data_dir"):
         assert getattr(parsed, name) == getattr(args, name), name
+    for name in ("workdir", "manual_dir"):  # absolute: a worker may start in another folder
+        assert getattr(parsed, name) == str(pathlib.Path(getattr(args, name)).resolve()), name
 
 
 def test_worker_env_splits_gpu_memory_unless_the_user_chose(monkeypatch):

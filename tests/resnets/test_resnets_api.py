@@ -30,9 +30,9 @@ def test_concat_grows_and_project_keeps_width(x_BxD):
     np.testing.assert_array_equal(y[:, -WIDTH:], x_BxD)  # h_0 is carried to the end untouched
     y = mlp_stack("concat", project=True).init_with_output(jax.random.key(0), x_BxD)[0]
     assert y.shape == x_BxD.shape
-    fixed = resnets.fixed_width(resnets.get("concat"))
+    fixed = resnets.slot_factory(resnets.get("concat"), fixed_width=True)
     assert fixed.options["project"] and fixed.family == "concat"
-    assert resnets.fixed_width(resnets.get("scaled")) == resnets.get("scaled")
+    assert resnets.slot_factory(resnets.get("scaled"), fixed_width=True) == resnets.get("scaled")
 
 
 def test_widths_differ_projection_or_clear_error():

@@ -50,7 +50,7 @@ def _oracle(kernel, bias, x, group):
 @pytest.mark.parametrize("group", [1, 2, 4])
 def test_full_dag_matches_neuron_by_neuron_loop(group):
     x = _x()
-    dag = DagTower(HIDDEN, "tanh", group=group, start="full")
+    dag = DagTower(HIDDEN, "tanh", group=group, preset="full")
     params = dag.init(jax.random.key(2), x)["params"]
     params = {"kernel": params["kernel"], "bias": params["bias"] + 0.1}
     got = dag.apply({"params": params}, x, method=DagTower.neurons)
@@ -62,7 +62,7 @@ def test_full_dag_matches_neuron_by_neuron_loop(group):
 def test_neuron_never_depends_on_a_later_neuron(group):
     """d z_i / d W[:, m] = 0 for every hidden neuron m > i (and m in i's group), != 0 before."""
     x = _x()
-    dag = DagTower(HIDDEN, "tanh", group=group, start="full")
+    dag = DagTower(HIDDEN, "tanh", group=group, preset="full")
     params = dag.init(jax.random.key(2), x)["params"]
 
     def hidden_neurons(p):

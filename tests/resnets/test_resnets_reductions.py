@@ -32,7 +32,7 @@ def test_dense_resnet_is_identity_and_plain_is_none(x_BxD):
     for gran in ("edge", "channel", "neuron"):
         ya, yb = _pair("dense", {"granularity": gran}, "identity", {}, x_BxD)
         np.testing.assert_allclose(ya, yb, rtol=1e-6, atol=1e-6, err_msg=gran)
-        ya, yb = _pair("dense", {"granularity": gran, "init": "plain"}, "none", {}, x_BxD)
+        ya, yb = _pair("dense", {"granularity": gran, "preset": "plain"}, "none", {}, x_BxD)
         np.testing.assert_allclose(ya, yb, rtol=1e-6, atol=1e-6, err_msg=gran)
 
 
@@ -85,7 +85,7 @@ def _dense_oracle(params, x, granularity, gates):
 def test_dense_matches_brute_force_loops(x_BxD):
     for gran in ("edge", "channel", "neuron"):
         for gates in (False, True):
-            model = mlp_stack("dense", granularity=gran, gates=gates, init="uniform")
+            model = mlp_stack("dense", granularity=gran, gates=gates, preset="uniform")
             params = model.init(jax.random.key(0), x_BxD)["params"]
             params = randomize(params, ("adjacency", "gate_logits"))
             got = model.apply({"params": params}, x_BxD)
@@ -101,8 +101,8 @@ CAUSAL_CASES = [
     ("scaled", {"w": "full", "beta": "channel"}, False),
     ("rezero", {"beta_init": 0.5}, False),
     ("gated", {}, True),
-    ("dense", {"granularity": "channel", "gates": True, "init": "uniform"}, False),
-    ("dense", {"granularity": "neuron", "init": "uniform", "max_depth": DEPTH}, True),
+    ("dense", {"granularity": "channel", "gates": True, "preset": "uniform"}, False),
+    ("dense", {"granularity": "neuron", "preset": "uniform", "max_depth": DEPTH}, True),
 ]
 
 
@@ -113,13 +113,11 @@ def test_no_state_depends_on_a_later_layer(x_BxD):
         params = model.init(jax.random.key(0), x_BxD)["params"]
 
         def states(p, model=model):
-            _, state = model.apply(
-                {"params": p}, x_BxD, capture_intermediates=True, mutable=["intermediates"]
-            )
+            _, state = model.apply({"params": p}, x_BxD, mutable=["intermediates"])
             inter = state["intermediates"]
             if "conn" in inter:
-                return list(inter["conn"]["__call__"])
-            return [inter[f"conn_{k}"]["__call__"][0] for k in range(DEPTH)]
+                return list(inter["conn"]["state"])
+            return [inter[f"conn_{k}"]["state"][0] for k in range(DEPTH)]
 
         for k in range(DEPTH):
             r = jax.random.normal(jax.random.key(k), states(params)[k].shape)

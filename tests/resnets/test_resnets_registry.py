@@ -29,7 +29,13 @@ FAMILIES = {
     "rezero": {},
     "gated": {},
     "dense": {"granularity": "channel", "gates": True, "l1": 0.1},
-    "dag": {"init": "full"},
+    "dag": {"preset": "full"},
+    "attnres": {"block": 2},
+    "deres": {"gate": "dynamic"},
+    "laurel": {"variant": "rw+lr+pa"},
+    "residual": {},
+    "hyper": {"dynamic": True},
+    "mhc": {},
 }
 assert set(FAMILIES) == set(resnets.CONNECTIONS), "a new family must join the registry loop"
 BLOCKS = {
@@ -93,7 +99,7 @@ def test_deep_stack_passes_gradient_to_first_layer(family):
     rezero starts every β at 0, so no block output reaches the loss and the first kernel's
     gradient is exactly 0 by design; there we check that β_0 gets a gradient instead.
     """
-    opts = {"init": "full"} if family == "dag" else {}
+    opts = {"preset": "full"} if family == "dag" else {}
     stack = resnets.ResidualStack(partial(MLP, WIDTH), resnets.get(family, **opts), DEEP)
     x = jax.random.normal(jax.random.key(1), (16, WIDTH))
     params = jax.jit(stack.init)(jax.random.key(0), x)["params"]

@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 import resnets
-from ctr.layers.slots import Combine, slot_factory
+from ctr.layers.slots import Combine
+from ctr.models import INCOMPATIBLE, RESIDUAL_SLOTS
+from resnets import slot_factory
 
 WIDE = np.array([0.5, -1.0, 2.0], np.float32)
 DEEP = np.array([1.5, 0.25, -3.0], np.float32)
@@ -47,3 +49,20 @@ def test_dag_keeps_the_published_slot():
     dag = resnets.get("dag")
     assert slot_factory(dag, builtin_shortcut=True).family == "identity"
     assert slot_factory(dag, fixed_width=True).family == "none"
+    assert slot_factory(dag, mlp_tower=True).family == "dag"
+
+
+def test_a_family_that_cannot_merge_one_wide_states_keeps_the_published_sum():
+    """residual's LayerNorm of one feature is a constant: the sum stays, and models whose only
+    slot is that sum are incompatible (they would train `none`)."""
+    m = Combine(resnets.get("residual"))
+    out, variables = m.init_with_output(jax.random.key(0), WIDE, DEEP)
+    np.testing.assert_array_equal(out, WIDE + DEEP)
+    assert not variables
+    residual = resnets.get("residual")
+    assert slot_factory(residual, builtin_shortcut=True, width=1).family == "identity"
+    assert slot_factory(residual, builtin_shortcut=True, width=2).family == "residual"
+    only_sum = {m for m, slots in RESIDUAL_SLOTS.items() if slots == ("combine",)}
+    assert only_sum == {"afm", "ffm", "fwfm"}
+    no_slot = {m for m, slots in RESIDUAL_SLOTS.items() if not slots}
+    assert {m for m, f in INCOMPATIBLE if f == "residual"} == only_sum | no_slot
