@@ -8,7 +8,7 @@ and called as `model.apply(variables, batch, train=bool) -> logits (B,)` (no sig
 from ctr.models.afm import AFM
 from ctr.models.autoint import AutoInt, AutoIntPlus
 from ctr.models.bst import BST  # behaviour-sequence models (issue 7)
-from ctr.models.compat import INCOMPATIBLE, RESIDUAL_SLOTS, check_compatible, compatible
+from ctr.models.compat import RESIDUAL_SLOTS, check_compatible, compatible, incompatible_pairs
 from ctr.models.dcn import DCN  # feature-interaction models (issue 6)
 from ctr.models.dcnv2 import DCNv2
 from ctr.models.deep_crossing import DeepCrossing
@@ -70,5 +70,6 @@ MODELS: dict[str, type] = {
     # -- issue 10 --
     "gbdt_lr": GBDTLR,
 }
+INCOMPATIBLE = incompatible_pairs()  # after MODELS: the table reads the models' option defaults
 
 __all__ = ["INCOMPATIBLE", "MODELS", "RESIDUAL_SLOTS", "check_compatible", "compatible"]

@@ -6,7 +6,7 @@ import pytest
 
 import resnets
 from ctr.layers.slots import Combine
-from ctr.models import INCOMPATIBLE, RESIDUAL_SLOTS
+from ctr.models import INCOMPATIBLE, RESIDUAL_SLOTS, check_compatible, compatible
 from resnets import slot_factory
 
 WIDE = np.array([0.5, -1.0, 2.0], np.float32)
@@ -66,3 +66,15 @@ def test_a_family_that_cannot_merge_one_wide_states_keeps_the_published_sum():
     assert only_sum == {"afm", "ffm", "fwfm"}
     no_slot = {m for m, slots in RESIDUAL_SLOTS.items() if not slots}
     assert {m for m, f in INCOMPATIBLE if f == "residual"} == only_sum | no_slot
+
+
+def test_a_fused_family_is_refused_where_the_towers_default_to_a_learned_activation():
+    """dag's neuron graph has no Dice/PReLU (per-layer statistics): the models whose activation
+    options default to one are read off the model classes, and their dag pairs refused."""
+    fused = [f for f, cls in resnets.CONNECTIONS.items() if cls.fused]
+    learned = {m for m, f in INCOMPATIBLE if f in fused and "learned" in INCOMPATIBLE[m, f]}
+    assert learned == {"din", "dien", "dsin"}
+    assert "activation='dice'" in INCOMPATIBLE["din", "dag"]
+    with pytest.raises(ValueError, match="dsin.*dag.*learned one by default"):
+        check_compatible("dsin", "dag")
+    assert compatible("dnn", "dag") and compatible("bst", "dag")
