@@ -62,7 +62,7 @@ def sinkhorn_knopp(logits: jax.Array, iters: int) -> jax.Array:
         z = z - logsumexp(z, axis=-2, keepdims=True)
         return z - logsumexp(z, axis=-1, keepdims=True), None
 
-    z, _ = jax.lax.scan(round_, logits, None, length=iters, unroll=True)
+    z, _ = jax.lax.scan(round_, logits, None, length=iters)
     return jnp.exp(z)
 
 

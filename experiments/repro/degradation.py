@@ -34,6 +34,7 @@ import pathlib
 import numpy as np
 import optax
 
+import resnets
 from experiments import runner
 from experiments.configs import DataConfig, RunConfig, TrainConfig
 from experiments.repro.towers import load_run
@@ -69,6 +70,12 @@ def configs(*, setting="he2016", tiny=False, data="synthetic", depths=None,
         raise ValueError(f"degradation data must be 'synthetic' or 'frappe', got {data!r}")
     if tiny and data != "synthetic":
         raise ValueError("--tiny runs on small synthetic data; drop --data frappe")
+    fused = [f for f in families if f in resnets.CONNECTIONS and resnets.CONNECTIONS[f].fused]
+    if fused and SETTINGS[setting].get("activation_after_merge"):
+        raise ValueError(
+            f"setting {setting!r} puts the ReLU after the merge, and {fused} rewire the tower as "
+            "one neuron graph with no merge: drop them or use setting 'no_bn'"
+        )
     options, width, emb_dim, train, seeds = SIZES["tiny" if tiny else data]
     epochs = train["max_epochs"]
     tcfg = TrainConfig(lr=1e-3, patience=epochs, lr_decay=1.0, grad_norm_layers=GRAD_NORM_LAYERS,
