@@ -4,6 +4,7 @@ resctr repro relu [--out DIR] [--tiny] [--trials N] [--seed S]
     MobileNetV2 Fig. 1 (ReLU information loss) plus error/collapse curves versus n.
 resctr repro degradation [--setting he2016|no_bn] [--tiny] [--data synthetic|frappe]
                          [--manual-dir DIR] [--workdir DIR] [--depths D ...] [--families F ...]
+                         [--collect-only]
     ResNet Fig. 1 (degradation): train/valid loss of plain vs residual towers against steps and
     depth, and per-layer gradient norms (experiments/repro/degradation.py).
 """
@@ -36,6 +37,10 @@ def register(sub) -> None:
     deg.add_argument("--workdir", default="runs/repro/degradation", help="runs, PNG, CSV, JSON")
     deg.add_argument("--depths", type=int, nargs="+", help="tower depths (default 2 ... 56)")
     deg.add_argument("--families", nargs="+", help="residual families (default: the six)")
+    deg.add_argument(
+        "--collect-only", action="store_true",
+        help="train nothing: summarize the finished runs and name the missing ones",
+    )  # fmt: skip
     deg.set_defaults(func=_degradation)
 
 
@@ -68,12 +73,14 @@ def _degradation(args: argparse.Namespace) -> int:
     blob = degradation.run(
         args.workdir, setting=args.setting, tiny=args.tiny, data=args.data, depths=args.depths,
         families=tuple(args.families or degradation.FAMILIES), data_dir=args.data_dir,
-        manual_dir=args.manual_dir,
+        manual_dir=args.manual_dir, collect_only=args.collect_only,
     )  # fmt: skip
     print(f"{'family':9} {'depth':>5} {'train_loss':>10} {'final_train':>11} {'valid_auc':>9}")
     for r in blob["depth"]:
         print(f"{r['family']:9} {r['depth']:>5} {r['train_loss']:>10.4f} "
               f"{r['final_train_loss']:>11.4f} {r['best_valid_auc']:>9.4f}")  # fmt: skip
+    for m in blob["settings"]["missing"]:
+        print(f"missing (not trained): {m['family']} depth {m['depth']} seed {m['seed']}")
     stem = f"{args.workdir}/{degradation.prefix(args.setting)}"
     print(f"wrote {stem}.json, {stem}_{{epochs,layers,depth}}.csv, "
           f"{stem}_{{curves,depth,grad_norms}}.png")  # fmt: skip

@@ -178,10 +178,12 @@ def load(workdir, setting: str = "he2016") -> dict:
 
 
 def run(workdir, *, setting="he2016", tiny=False, data="synthetic", depths=None,
-        families=FAMILIES, data_dir=None, manual_dir=None, progress=True) -> dict:  # fmt: skip
+        families=FAMILIES, data_dir=None, manual_dir=None, progress=True,
+        collect_only=False) -> dict:  # fmt: skip
     """Trains (or resumes) the runs into `workdir` and writes, beside them,
     degradation_<setting>.json, _{epochs,layers,depth}.csv and the three figures
-    _{curves,depth,grad_norms}.png; returns what the json holds."""
+    _{curves,depth,grad_norms}.png; returns what the json holds. collect_only=True trains
+    nothing: the summary holds the finished runs and names the others in settings["missing"]."""
     import matplotlib
 
     import ctr.datasets
@@ -190,7 +192,14 @@ def run(workdir, *, setting="he2016", tiny=False, data="synthetic", depths=None,
     matplotlib.use("Agg")
     out = pathlib.Path(workdir)
     cfgs = configs(setting=setting, tiny=tiny, data=data, depths=depths, families=families)
-    runner.run_sweep(cfgs, out, data_dir=data_dir, manual_dir=manual_dir, progress=progress)
+    missing = []
+    if collect_only:
+        missing = [c for c in cfgs if not RunDir(out / c.run_id).result.exists()]
+        cfgs = [c for c in cfgs if c not in missing]
+        if not cfgs:
+            raise FileNotFoundError(f"{out} holds no finished degradation run of these settings")
+    else:
+        runner.run_sweep(cfgs, out, data_dir=data_dir, manual_dir=manual_dir, progress=progress)
     d = cfgs[0].data
     loaded = ctr.datasets.load(d.name, data_dir=data_dir, manual_dir=manual_dir, **d.options)
     rows = collect(cfgs, out, loaded)
@@ -208,6 +217,10 @@ def run(workdir, *, setting="he2016", tiny=False, data="synthetic", depths=None,
         steps=max((r["step"] for r in rows["epochs"]), default=0),
         schedule=f"Adam, constant lr {t.lr:g}, batch {t.batch_size}, {t.max_epochs} epochs",
         bayes_optimal=bayes_optimal(loaded[1]),
+        missing=[
+            dict(family=c.connection.name, depth=len(c.model.options["hidden"]), seed=c.seed)
+            for c in missing
+        ],
         config=cfgs[0].to_json(),
         **runner.environment(),
     )

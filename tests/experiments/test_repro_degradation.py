@@ -3,6 +3,7 @@
 
 import csv
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -208,3 +209,17 @@ def test_he2016_refuses_a_fused_family_before_training():
     with pytest.raises(ValueError, match=r"\['dag'\] rewire the tower.*setting 'no_bn'"):
         degradation.configs(families=("none", "dag"))
     assert degradation.configs(setting="no_bn", tiny=True, depths=[1], families=("dag",))
+
+
+def test_collect_only_summarizes_the_finished_runs_and_names_the_missing(sweep, tmp_path):
+    root, blobs, _ = sweep
+    out = tmp_path / "runs"
+    shutil.copytree(root / "runs", out)  # the fixture's summaries stay as they are
+    kw = dict(setting="he2016", tiny=True, families=FAMILIES, data_dir=root / "data")
+    blob = degradation.run(out, depths=[*DEPTHS, 3], collect_only=True, **kw)
+    assert blob["depth"] == json.loads(json.dumps(blobs["he2016"]["depth"]))
+    assert blob["settings"]["missing"] == [dict(family=f, depth=3, seed=0) for f in FAMILIES]
+    runs = [p for p in out.iterdir() if p.name.startswith("dnn-")]
+    assert len(runs) == len(degradation.SETTINGS) * len(FAMILIES) * len(DEPTHS)  # none trained
+    with pytest.raises(FileNotFoundError, match="no finished degradation run"):
+        degradation.run(tmp_path / "empty", depths=[3], collect_only=True, **kw)
