@@ -2,12 +2,13 @@
 summary a run folder holds (`degradation.load(workdir, setting)`):
 
   curves      He et al. 2016 Fig. 1 layout: training loss (left) and valid logloss (right)
-              against steps, the shallow depth thin and the deep one thick (20 and 56 when run),
-              one row per family: the plain tower's row is Fig. 1, the others its residual twins.
+              against steps, the shallow depth thin and the deep one thick (20 and 56 when run:
+              `depth_pair`), one row per family: the plain tower's row is Fig. 1, the others its
+              residual twins.
   depth       final training loss against depth, one line per family (last epoch's mean train
               loss, the last state's loss in eval mode), and the best valid AUC.
   grad_norms  per-layer gradient norm ||dloss/dθ_k|| at initialisation (the first step) and over
-              the last epoch, one line per family, log scale, for the shallow and the deep depth.
+              the last epoch, one line per family, log scale, one row per depth of the pairs.
 
 Seeds are averaged (gradient norms geometrically: they are drawn on a log scale); the epoch-mean
 train loss is placed at the middle of its epoch. The Bayes-optimal logloss/AUC of the synthetic
@@ -21,9 +22,17 @@ import numpy as np
 from experiments.repro.degradation import FAMILIES
 
 
-def depth_pair(depths: list[int]) -> tuple[int, int]:
-    """(shallow, deep): He et al.'s 20 and 56 when both ran, else the extremes."""
-    return (20, 56) if {20, 56} <= set(depths) else (min(depths), max(depths))
+def depth_pair(depths) -> tuple[int, int]:
+    """(shallow, deep) of one family's depths: the deepest, and He et al.'s 20 (their Fig. 1
+    pair is 20 and 56) when it ran and is not the deepest, else the shallowest."""
+    deep = max(depths)
+    return (20 if 20 in depths and deep > 20 else min(depths)), deep
+
+
+def family_pairs(rows: list[dict]) -> dict[str, tuple[int, int]]:
+    """`depth_pair` of every family in `rows`: a partial grid (--collect-only) may have run a
+    family to a smaller depth than another; every line is labelled with its depth."""
+    return {f: depth_pair({r["depth"] for r in rows if r["family"] == f}) for f in _families(rows)}
 
 
 def _families(rows: list[dict]) -> list[str]:
@@ -53,13 +62,13 @@ def curves(blob: dict):
     import matplotlib.pyplot as plt
 
     rows = blob["epochs"]
-    families = _families(rows)
-    pair = depth_pair(blob["settings"]["depths"])
+    pairs = family_pairs(rows)
+    families = list(pairs)
     colors = _colors(families)
     fig, axes = plt.subplots(len(families), 2, figsize=(9, 2.3 * len(families)), squeeze=False,
                              sharex=True)  # fmt: skip
     for row, family in enumerate(families):
-        for depth, width in zip(pair, (1.0, 2.6), strict=True):
+        for depth, width in zip(pairs[family], (1.0, 2.6), strict=True):
             runs = [r for r in rows if r["family"] == family and r["depth"] == depth]
             if not runs:
                 continue
@@ -122,16 +131,17 @@ def grad_norms(blob: dict):
     rows = blob["layers"]
     if not rows:
         raise ValueError("the summary has no per-layer gradient norms (train.grad_norm_layers off)")
-    families = _families(rows)
+    pairs = family_pairs(rows)
+    families = list(pairs)
     colors = _colors(families)
-    pair = depth_pair(blob["settings"]["depths"])
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), squeeze=False)
-    for row, d in enumerate(pair):
+    depths = sorted({d for pair in pairs.values() for d in pair})
+    fig, axes = plt.subplots(len(depths), 2, figsize=(10, 3.2 * len(depths)), squeeze=False)
+    for row, d in enumerate(depths):
         for col, (key, when) in enumerate(WHEN):
             ax = axes[row, col]
             for family in families:
                 runs = [r for r in rows if r["family"] == family and r["depth"] == d]
-                if not runs:
+                if d not in pairs[family]:
                     continue
                 layers = sorted({r["layer"] for r in runs})
                 with np.errstate(divide="ignore"):  # a zero gradient (dead layer): not drawn

@@ -115,7 +115,7 @@ def _mean_by(rows, x, y):
 def test_curves_plot_the_collected_epoch_rows(sweep, setting):
     blob = degradation.load(sweep[0] / "runs", setting)
     fig = figures.curves(blob)
-    shallow, deep = figures.depth_pair(blob["settings"]["depths"])
+    shallow, deep = figures.depth_pair(blob["settings"]["depths"])  # every family: both
     assert (shallow, deep) == (1, 2)
     axes = np.array(fig.axes).reshape(len(FAMILIES), 2)
     for row, family in enumerate(FAMILIES):
@@ -223,3 +223,12 @@ def test_collect_only_summarizes_the_finished_runs_and_names_the_missing(sweep, 
     assert len(runs) == len(degradation.SETTINGS) * len(FAMILIES) * len(DEPTHS)  # none trained
     with pytest.raises(FileNotFoundError, match="no finished degradation run"):
         degradation.run(tmp_path / "empty", depths=[3], collect_only=True, **kw)
+
+
+def test_depth_pairs_take_he_et_al_s_20_and_each_family_s_deepest():
+    assert figures.depth_pair({2, 4, 8, 16, 20, 32, 56}) == (20, 56)
+    assert figures.depth_pair({2, 20, 32}) == (20, 32)  # a partial grid: the deepest that ran
+    assert figures.depth_pair({2, 8, 32}) == (2, 32) and figures.depth_pair({20}) == (20, 20)
+    rows = [dict(family="identity", depth=d) for d in (2, 20, 32)]
+    rows += [dict(family="none", depth=d) for d in (2, 20, 56)] + [dict(family="new", depth=3)]
+    assert figures.family_pairs(rows) == {"none": (20, 56), "identity": (20, 32), "new": (3, 3)}
