@@ -2,8 +2,11 @@
 
 resctr repro relu [--out DIR] [--tiny] [--trials N] [--seed S]
     MobileNetV2 Fig. 1 (ReLU information loss) plus error/collapse curves versus n.
-resctr repro degradation [--tiny] [--data synthetic|frappe] [--manual-dir DIR] [--workdir DIR]
-    ResNet Fig. 1 (degradation): train loss and valid AUC of plain vs residual towers vs depth.
+resctr repro degradation [--setting he2016|no_bn] [--tiny] [--data synthetic|frappe]
+                         [--manual-dir DIR] [--workdir DIR] [--depths D ...] [--families F ...]
+                         [--collect-only]
+    ResNet Fig. 1 (degradation): train/valid loss of plain vs residual towers against steps and
+    depth, and per-layer gradient norms (experiments/repro/degradation.py).
 """
 
 from __future__ import annotations
@@ -23,12 +26,21 @@ def register(sub) -> None:
     relu.add_argument("--seed", type=int, default=0)
     relu.set_defaults(func=_relu)
     deg = which.add_parser("degradation", help="plain vs residual towers by depth (ResNet Fig. 1)")
+    deg.add_argument(
+        "--setting", default="he2016",
+        help="he2016 (BatchNorm, ReLU after the merge as ResNet v1) or no_bn (no normalization)",
+    )  # fmt: skip
     deg.add_argument("--tiny", action="store_true", help="depths 2, 8, 32 on small synthetic data")
     deg.add_argument("--data", choices=("synthetic", "frappe"), default="synthetic")
     deg.add_argument("--manual-dir", help="raw Frappe files (when it is not prepared yet)")
     deg.add_argument("--data-dir", help="prepared-data cache (default: ctr.datasets')")
     deg.add_argument("--workdir", default="runs/repro/degradation", help="runs, PNG, CSV, JSON")
     deg.add_argument("--depths", type=int, nargs="+", help="tower depths (default 2 ... 56)")
+    deg.add_argument("--families", nargs="+", help="residual families (default: the six)")
+    deg.add_argument(
+        "--collect-only", action="store_true",
+        help="train nothing: summarize the finished runs and name the missing ones",
+    )  # fmt: skip
     deg.set_defaults(func=_degradation)
 
 
@@ -48,17 +60,28 @@ def _relu(args: argparse.Namespace) -> int:
 
 
 def _degradation(args: argparse.Namespace) -> int:
+    import resnets
     from experiments.repro import degradation
 
+    if args.setting not in degradation.SETTINGS:
+        raise SystemExit(f"--setting {args.setting!r}: choose from {sorted(degradation.SETTINGS)}")
     if args.depths and min(args.depths) < 1:
         raise SystemExit("--depths must be >= 1")
-    rows = degradation.run(
-        args.workdir, tiny=args.tiny, data=args.data, depths=args.depths,
-        data_dir=args.data_dir, manual_dir=args.manual_dir,
+    unknown = sorted(set(args.families or ()) - set(resnets.CONNECTIONS))
+    if unknown:
+        raise SystemExit(f"--families {unknown}: choose from {sorted(resnets.CONNECTIONS)}")
+    blob = degradation.run(
+        args.workdir, setting=args.setting, tiny=args.tiny, data=args.data, depths=args.depths,
+        families=tuple(args.families or degradation.FAMILIES), data_dir=args.data_dir,
+        manual_dir=args.manual_dir, collect_only=args.collect_only,
     )  # fmt: skip
     print(f"{'family':9} {'depth':>5} {'train_loss':>10} {'final_train':>11} {'valid_auc':>9}")
-    for r in rows:
+    for r in blob["depth"]:
         print(f"{r['family']:9} {r['depth']:>5} {r['train_loss']:>10.4f} "
               f"{r['final_train_loss']:>11.4f} {r['best_valid_auc']:>9.4f}")  # fmt: skip
-    print(f"wrote {args.workdir}/degradation_{{epochs,depth}}.{{csv,png}}, degradation.json")
+    for m in blob["settings"]["missing"]:
+        print(f"missing (not trained): {m['family']} depth {m['depth']} seed {m['seed']}")
+    stem = f"{args.workdir}/{degradation.prefix(args.setting)}"
+    print(f"wrote {stem}.json, {stem}_{{epochs,layers,depth}}.csv, "
+          f"{stem}_{{curves,depth,grad_norms}}.png")  # fmt: skip
     return 0

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import inspect
 import json
+import re
 from typing import Any
 
 import resnets
@@ -100,6 +101,10 @@ class TrainConfig:
     min_lr: float = 0.0  # floor of the lr decay (FuxiCTR lr_decay's min_lr 1e-6)
     min_delta: float = 0.0  # an epoch improves only by more than this (FuxiCTR's 1e-6)
     net_l2_params: str = "kernels"  # what net_l2 covers: Dense/cross kernels, or "all" params
+    # A regex with one group that captures a layer index from a parameter path ("tower/block_3/
+    # Dense_0/kernel"): every step then also returns each layer's gradient norm, written per
+    # epoch to metrics.jsonl (experiments/train.py). "" (off) leaves the step as it was.
+    grad_norm_layers: str = ""
 
     def __post_init__(self):
         if self.monitor not in MONITORS:
@@ -122,6 +127,16 @@ class TrainConfig:
             raise ValueError(
                 f"train.net_l2_params {self.net_l2_params!r}; choose from {NET_L2_PARAMS}"
             )
+        if self.grad_norm_layers:
+            try:
+                groups = re.compile(self.grad_norm_layers).groups
+            except re.error as e:
+                raise ValueError(f"train.grad_norm_layers is not a regex: {e}") from None
+            if groups != 1:
+                raise ValueError(
+                    f"train.grad_norm_layers {self.grad_norm_layers!r} needs exactly one group "
+                    r"that captures the layer index, e.g. 'tower/block_(\d+)/'"
+                )
         if self.optimizer == "lazy_adam" and self.embedding_l2 > 0:
             raise ValueError(
                 "train.optimizer='lazy_adam' needs train.embedding_l2=0: the L2 term covers the "
@@ -140,6 +155,7 @@ HASH_OMITTED_DEFAULTS = {
         "min_lr": 0.0,
         "min_delta": 0.0,
         "net_l2_params": "kernels",
+        "grad_norm_layers": "",
     },
     "model": {"init": "flax"},
 }

@@ -4,7 +4,9 @@ Every epoch: train one pass, evaluate on valid, monitor valid AUC. An epoch impr
 beats the best by more than `min_delta`; a non-improving epoch multiplies the lr by `lr_decay`
 (0.1), not below `min_lr`; `patience` (2) consecutive ones stop the run; training goes on from
 the current state, and the best state is kept and reported on valid and test. A NaN/inf loss
-ends a run as "diverged".
+ends a run as "diverged". With train.grad_norm_layers each epoch's metrics row also holds the
+per-layer gradient norms of its first step (`layer_grad_norm_first`; epoch 1's is the gradient
+at initialisation) and their mean over the epoch's steps (`layer_grad_norm`).
 Runs that differ only in seed train as one vmapped program; each keeps its own protocol state,
 checkpoint and result. Per-epoch data keys are fold_in(seed, epoch), so a resumed run sees the
 same permutations as an uninterrupted one.
@@ -162,6 +164,7 @@ def _train_group(
         t0 = time.perf_counter()
         states, m = epoch_fn(states, data["train"], seeds, np.int32(epoch), lrs)
         loss_NxS = np.asarray(m["loss"])
+        norms_NxSxL = np.asarray(m["layer_grad_norm"]) if "layer_grad_norm" in m else None
         dt = time.perf_counter() - t0
         logits_NxV = np.asarray(predict(states, data["valid"]))[:, : len(valid_y)]
         host = jax.device_get(states)
@@ -179,6 +182,9 @@ def _train_group(
                 continue
             valid = metrics.evaluate(valid_y, logits_NxV[i], users)
             row = {"lr": p.lr, "train_loss": float(loss_NxS[i].mean())}  # the lr it trained at
+            if norms_NxSxL is not None:  # per layer: the epoch's first step, the epoch mean
+                row["layer_grad_norm_first"] = norms_NxSxL[i, 0].tolist()
+                row["layer_grad_norm"] = norms_NxSxL[i].mean(axis=0).tolist()
             improved[i] = p.end_epoch(valid, cfgs[i])
             row = {"epoch": p.epoch, **row}
             row |= {f"valid_{k}": v for k, v in valid.items()}

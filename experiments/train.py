@@ -9,6 +9,9 @@ Adam sits inside optax.inject_hyperparams, so the learning rate is part of the o
 and the protocol's lr decay changes a number, not the compiled program. With grad_clip_norm c
 the gradient of the whole loss is first scaled to global L2 norm c when its norm is above c
 (PyTorch's clip_grad_norm_, which FuxiCTR's BaseModel.train_step calls with c = 10).
+With grad_norm_layers (a regex capturing a layer index from a parameter path) the step also
+returns ||∂loss/∂θ_k||_2 per layer k, θ_k = every parameter whose path the regex assigns to k
+(the gradient of the whole loss, before clipping); off, the step is the same program as before.
 A whole epoch is one `lax.scan` over device-resident data batched by index; seeds that share a
 config are vmapped over a stacked state (one program, one result per seed).
 """
@@ -16,6 +19,7 @@ config are vmapped over a stacked state (one program, one result per seed).
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any
 
 import flax.linen as nn
@@ -184,9 +188,38 @@ def compute_batch(batch: dict, dtype) -> dict:
     return {k: v if k in TARGET_COLUMNS else cast_floating(v, dtype) for k, v in batch.items()}
 
 
+def layer_groups(params, pattern: str) -> list[list[tuple[str, ...]]]:
+    """Parameter paths grouped by the layer index the regex's group captures from "a/b/c"
+    (sorted by index; indices need not be contiguous). No match is an error."""
+    groups: dict[int, list] = {}
+    for path, _ in jax.tree_util.tree_leaves_with_path(params):
+        keys = path_keys(path)
+        match = re.search(pattern, "/".join(keys))
+        if match:
+            groups.setdefault(int(match.group(1)), []).append(keys)
+    if not groups:
+        names = ["/".join(path_keys(p)) for p, _ in jax.tree_util.tree_leaves_with_path(params)]
+        raise ValueError(
+            f"train.grad_norm_layers {pattern!r} matches no parameter; paths look like {names[:4]}"
+        )
+    return [groups[k] for k in sorted(groups)]
+
+
+def layer_grad_norms(grads, pattern: str) -> jax.Array:
+    """(L,) the L2 norm of each layer's gradient, layers as `layer_groups`."""
+    flat = {path_keys(p): g for p, g in jax.tree_util.tree_leaves_with_path(grads)}
+    return jnp.stack(
+        [
+            jnp.sqrt(sum(jnp.sum(jnp.square(flat[k].astype(jnp.float32))) for k in group))
+            for group in layer_groups(grads, pattern)
+        ]
+    )
+
+
 def make_train_step(model: nn.Module, tx, tcfg: TrainConfig, consts: dict | None = None):
     """train_step(state, batch) -> (state, {"loss", "bce"}): pure, for jit/scan/vmap. `consts`
-    (from `constants`) are read-only collections passed to every apply."""
+    (from `constants`) are read-only collections passed to every apply. With
+    tcfg.grad_norm_layers the metrics also hold "layer_grad_norm" (L,)."""
 
     def loss_fn(params, state: TrainState, batch: dict):
         variables = {"params": compute_params(params, tcfg.compute_dtype), **(consts or {})}
@@ -223,13 +256,17 @@ def make_train_step(model: nn.Module, tx, tcfg: TrainConfig, consts: dict | None
             batch_stats=batch_stats,
             opt_state=opt_state,
         )
-        return new, {"loss": loss, "bce": bce}
+        metrics = {"loss": loss, "bce": bce}
+        if tcfg.grad_norm_layers:
+            metrics["layer_grad_norm"] = layer_grad_norms(grads, tcfg.grad_norm_layers)
+        return new, metrics
 
     return train_step
 
 
 def make_epoch_fn(train_step, batch_size: int, constrain=lambda batch: batch):
-    """epoch(states_N, data, seeds_N, epoch, lrs_N) -> (states_N, {"loss": NxS, "bce": NxS}).
+    """epoch(states_N, data, seeds_N, epoch, lrs_N) -> (states_N, {"loss": NxS, "bce": NxS}
+    and, when the step returns it, "layer_grad_norm": NxSxL}).
 
     One jitted program: every stacked state gets its lr, draws its permutation from
     fold_in(PRNGKey(seed), epoch) and scans over its batches; data is shared. `constrain` lets

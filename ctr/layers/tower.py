@@ -7,6 +7,15 @@ connection `none` this is the plain published tower (BARS MLP_Block). `norm` ("n
 (resnets/norm.py); `batch_norm` is the separate BARS in-block BN (Dense -> BN -> act inside
 MLP_k). `mask_B` (1 = real row) keeps the padding rows of a ragged batch out of every
 BatchNorm's statistics. A fused family (dag) rewires the whole tower as one neuron graph.
+
+`activation_after_merge` places the activation as ResNet v1 does (He et al. 2016, "Deep
+Residual Learning for Image Recognition", Fig. 2: the ReLU after the addition): the block is
+f_k(x) = BN(W_k x + b_k) without its activation, and the layer is
+
+    h_{k+1} = dropout(act(connection(hist, f_k(h_k))))      (the loop's post-merge function)
+
+so with `none` it is the same plain tower, and with `identity` ReLU(h_k + BN(W_k h_k + b_k)).
+Multi-stream families (hyper, mhc) apply act to every stream, as any post-merge function.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import jax
 
 from resnets import ConnectionFactory, MLPTower, residual_stack
 from resnets.blocks import MLP
+from resnets.blocks.mlp import activate
 
 
 class Tower(nn.Module):
@@ -27,14 +37,27 @@ class Tower(nn.Module):
     out_dim: int | None = 1  # None returns the last hidden state
     norm: str = "none"
     norm_position: str = "pre"
+    activation_after_merge: bool = False
 
     @nn.compact
     def __call__(
         self, x_BxI: jax.Array, *, train: bool = False, mask_B: jax.Array | None = None
     ) -> jax.Array:
+        after = self.activation_after_merge
+        if after and self.connection.cls.fused:
+            raise ValueError(
+                f"{self.connection.family} rewires the tower as one neuron graph: it has no merge "
+                "to put the activation after; use activation_after_merge=False"
+            )
+
         def block(i: int, width: int):
-            mlp = MLP(width, self.activation, self.dropout, self.batch_norm, name=f"block_{i}")
+            mlp = MLP(width, self.activation, self.dropout, self.batch_norm, activate=not after,
+                      name=f"block_{i}")  # fmt: skip
             return lambda x: mlp(x, train=train, mask_B=mask_B)
+
+        def post(h: jax.Array, i: int) -> jax.Array:
+            h = activate(h, self.activation, train=train, mask_B=mask_B, suffix=f"_{i}")
+            return nn.Dropout(self.dropout, deterministic=not train)(h)
 
         tower = MLPTower(tuple(self.hidden), self.activation, self.dropout, self.batch_norm)
         h = residual_stack(
@@ -45,6 +68,7 @@ class Tower(nn.Module):
             norm=self.norm,
             norm_position=self.norm_position,
             mask_B=mask_B,
-            mlp_tower=tower,
+            post=post if after else None,
+            mlp_tower=None if after else tower,
         )
         return h if self.out_dim is None else nn.Dense(self.out_dim, name="out")(h)

@@ -25,6 +25,7 @@ class DNN(nn.Module):
     batch_norm: bool = False
     norm: str = "none"  # stack-level none/bn/ln around each merge (resnets/norm.py)
     norm_position: str = "pre"
+    activation_after_merge: bool = False  # ResNet v1 placement (ctr/layers/tower.py)
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
@@ -39,6 +40,7 @@ class DNN(nn.Module):
             out_dim=1,
             norm=self.norm,
             norm_position=self.norm_position,
+            activation_after_merge=self.activation_after_merge,
             name="tower",
         )
         return tower(x_BxI, train=train, mask_B=batch.get("mask"))[:, 0]

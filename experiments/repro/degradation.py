@@ -1,20 +1,29 @@
 """Degradation of deep plain networks: He et al. 2016, "Deep Residual Learning for Image
-Recognition", Fig. 1, asked of a CTR MLP tower (the DNN model).
+Recognition", Fig. 1 and §4.1, asked of a CTR MLP tower (the DNN model).
 
-    logit = Dense(h_L),   h_{k+1} = connection(hist, ReLU(W_k h_k + b_k)),   L in DEPTHS
+The claim: with BatchNorm the forward and backward signals of a deep plain net do not vanish,
+yet a deeper plain net ends at a *higher training loss* than a shallower one (an optimisation
+failure, not overfitting), while a residual net of the same depth does not.
 
-Families: none (plain, h_{k+1} = f(h_k)), identity (h_k + f(h_k)), scaled (β f(h_k) + w h_k with
-learned scalars β, w) and dense (Σ_{j<=k} A_{k+1,j} h_j + A_{k+1,k+1} f(h_k), starting as
-identity). The classic claim: a deeper plain tower ends at a *higher training loss* than a
-shallower one (an optimisation failure, not overfitting), while residual towers do not.
+Settings (`SETTINGS`):
+  he2016 (default)  their setting: BatchNorm on every hidden layer, placed as ResNet v1 (Fig. 2):
+                    h_{k+1} = ReLU(connection(hist, BN(W_k h_k + b_k)))
+                    (plain: ReLU(BN(W_k h_k + b_k)); identity: ReLU(h_k + BN(W_k h_k + b_k))).
+  no_bn             the first version of this experiment: no BatchNorm, activation in the branch,
+                    h_{k+1} = connection(hist, ReLU(W_k h_k + b_k)). Without BN a deep plain ReLU
+                    tower also loses its forward signal, which this setting does not separate
+                    from degradation.
+Both: logit = Dense(h_L), no dropout, no L2, and a fixed budget: Adam, constant lr 1e-3
+(lr_decay = 1), no early stopping (patience = max_epochs), so every depth trains the same
+max_epochs x ceil(train rows / batch) steps. Every step also records each layer's gradient
+norm ||dloss/dθ_k|| of the block's parameters θ_k (Dense and BN; train.grad_norm_layers).
 
-The claim is about optimisation, so everything else is switched off: no dropout, no BatchNorm,
-no L2 (He et al. kept BatchNorm; without it a deep plain ReLU tower also loses its forward
-signal, which this experiment does not separate from degradation), and a fixed budget: constant
-lr (lr_decay = 1) and no early stopping (patience = max_epochs), so every run trains the same
-number of epochs. Training loss: metrics.jsonl's `train_loss`, the mean BCE over the epoch's
-steps (train mode equals eval mode here: nothing is stochastic), plus `final_train_loss`, the
-BCE of the last state re-evaluated on up to `TRAIN_ROWS` train rows.
+Families: none (plain), identity, scaled (β f + w h, learned scalars), dense (learned adjacency,
+starting as identity), hyper and mhc (n = 4 streams, their defaults). Measured: metrics.jsonl's
+`train_loss` (mean BCE over an epoch's steps, train mode), `final_train_loss` (the BCE of the
+last state on up to `TRAIN_ROWS` train rows, eval mode), valid logloss and AUC per epoch, and
+the per-layer gradient norms at the first step (initialisation) and over the last epoch.
+The figures are in experiments/repro/degradation_figures.py.
 """
 
 from __future__ import annotations
@@ -25,38 +34,55 @@ import pathlib
 import numpy as np
 import optax
 
+import resnets
 from experiments import runner
 from experiments.configs import DataConfig, RunConfig, TrainConfig
 from experiments.repro.towers import load_run
 from experiments.rundir import RunDir
 from experiments.sweeps import grid
 
-FAMILIES = ("none", "identity", "scaled", "dense")
-DEPTHS = (2, 4, 8, 16, 32, 56)
+FAMILIES = ("none", "identity", "scaled", "dense", "hyper", "mhc")
+DEPTHS = (2, 4, 8, 16, 20, 32, 56)  # 20 and 56: the pair of He et al.'s Fig. 1
 TINY_DEPTHS = (2, 8, 32)
 TRAIN_ROWS = 16384
+GRAD_NORM_LAYERS = r"^tower/block_(\d+)/"
 TINY_DATA = {"rows": 3000, "num_fields": 4, "vocab": 10}
-# per setting: data options, tower width, embedding dim, train config, seeds. Tiny and synthetic
-# use width = fields x embedding dim, so every shortcut is a pure identity (no projection).
-SETTINGS = {
+# per data size: data options, tower width, embedding dim, train config, seeds. Tiny and
+# synthetic use width = fields x embedding dim, so every shortcut is a pure identity.
+SIZES = {
     "tiny": (TINY_DATA, 16, 4, dict(batch_size=256, max_epochs=4), (0,)),
     "synthetic": ({"rows": 100_000}, 64, 8, dict(batch_size=1024, max_epochs=20), (0, 1, 2)),
     "frappe": ({}, 400, 10, dict(batch_size=4096, max_epochs=30), (2021, 190034, 992817)),
 }
+# per setting: the tower options besides `hidden`
+SETTINGS = {
+    "he2016": {"dropout": 0.0, "batch_norm": True, "activation_after_merge": True},
+    "no_bn": {"dropout": 0.0, "batch_norm": False},
+}
 
 
-def configs(*, tiny=False, data="synthetic", depths=None, families=FAMILIES) -> list[RunConfig]:
+def configs(*, setting="he2016", tiny=False, data="synthetic", depths=None,
+            families=FAMILIES) -> list[RunConfig]:  # fmt: skip
     """One run per family x depth x seed, all under the fixed-budget protocol above."""
+    if setting not in SETTINGS:
+        raise ValueError(f"degradation setting must be one of {sorted(SETTINGS)}, got {setting!r}")
     if data not in ("synthetic", "frappe"):
         raise ValueError(f"degradation data must be 'synthetic' or 'frappe', got {data!r}")
     if tiny and data != "synthetic":
         raise ValueError("--tiny runs on small synthetic data; drop --data frappe")
-    options, width, emb_dim, train, seeds = SETTINGS["tiny" if tiny else data]
+    fused = [f for f in families if f in resnets.CONNECTIONS and resnets.CONNECTIONS[f].fused]
+    if fused and SETTINGS[setting].get("activation_after_merge"):
+        raise ValueError(
+            f"setting {setting!r} puts the ReLU after the merge, and {fused} rewire the tower as "
+            "one neuron graph with no merge: drop them or use setting 'no_bn'"
+        )
+    options, width, emb_dim, train, seeds = SIZES["tiny" if tiny else data]
     epochs = train["max_epochs"]
-    tcfg = TrainConfig(lr=1e-3, patience=epochs, lr_decay=1.0, **train)
+    tcfg = TrainConfig(lr=1e-3, patience=epochs, lr_decay=1.0, grad_norm_layers=GRAD_NORM_LAYERS,
+                       **train)  # fmt: skip
     runs = []
     for depth in depths or (TINY_DEPTHS if tiny else DEPTHS):
-        tower = {"hidden": [width] * depth, "dropout": 0.0, "batch_norm": False}
+        tower = {"hidden": [width] * depth, **SETTINGS[setting]}
         runs += grid(
             ["dnn"], list(families), seeds, data=DataConfig(name=data, options=dict(options)),
             train=tcfg, model_options={"dnn": tower}, embedding_dim=emb_dim,
@@ -78,25 +104,34 @@ def final_train_loss(run_dir, data: tuple, rows: int = TRAIN_ROWS) -> float:
     return float(np.concatenate(losses)[: len(y)].mean())
 
 
-def collect(cfgs: list[RunConfig], workdir, data: tuple) -> tuple[list[dict], list[dict]]:
-    """(per-epoch rows, per family x depth rows: seed means at the last epoch)."""
-    epochs, by_run = [], {}
+def collect(cfgs: list[RunConfig], workdir, data: tuple) -> dict[str, list[dict]]:
+    """The run folders' numbers as rows: "epochs" (per run and epoch; `step` = steps trained at
+    the epoch's end), "layers" (per run and layer: gradient norm at the first step and mean over
+    the last epoch) and "depth" (per family x depth: means and stds over seeds)."""
+    epochs, layers, by_run = [], [], {}
     for c in cfgs:
         key = (c.connection.name, len(c.model.options["hidden"]))
         rd = RunDir(pathlib.Path(workdir) / c.run_id)
         result = json.loads(rd.result.read_text())
-        for m in rd.read_metrics():
+        per_epoch = result["steps"] // max(result["epochs"], 1)
+        metrics = [m for m in rd.read_metrics() if "train_loss" in m]  # diverged rows: none
+        for m in metrics:
             epochs.append(dict(family=key[0], depth=key[1], seed=c.seed, epoch=m["epoch"],
-                               train_loss=m.get("train_loss", np.nan),
-                               valid_auc=m.get("valid_auc", np.nan),
-                               valid_logloss=m.get("valid_logloss", np.nan)))  # fmt: skip
+                               step=m["epoch"] * per_epoch, train_loss=m["train_loss"],
+                               valid_auc=m["valid_auc"],
+                               valid_logloss=m["valid_logloss"]))  # fmt: skip
+        if metrics and "layer_grad_norm" in metrics[-1]:
+            pairs = zip(metrics[0]["layer_grad_norm_first"], metrics[-1]["layer_grad_norm"],
+                        strict=True)  # fmt: skip
+            for layer, (init, trained) in enumerate(pairs):
+                layers.append(dict(family=key[0], depth=key[1], seed=c.seed, layer=layer + 1,
+                                   grad_norm_init=init, grad_norm_trained=trained))  # fmt: skip
         diverged = result["status"] == "diverged"
-        last = epochs[-1]
         by_run.setdefault(key, []).append(
             dict(
-                train_loss=np.nan if diverged else last["train_loss"],
+                train_loss=np.nan if diverged or not metrics else metrics[-1]["train_loss"],
                 final_train_loss=np.nan if diverged else final_train_loss(rd.root, data),
-                valid_auc=last["valid_auc"],
+                valid_auc=np.nan if diverged or not metrics else metrics[-1]["valid_auc"],
                 best_valid_auc=(result["valid"] or {}).get("auc"),
                 diverged=diverged,
             )  # fmt: skip
@@ -110,79 +145,89 @@ def collect(cfgs: list[RunConfig], workdir, data: tuple) -> tuple[list[dict], li
             row[k] = float(np.nanmean(vals)) if np.isfinite(vals).any() else np.nan
             row[f"{k}_std"] = float(np.nanstd(vals)) if np.isfinite(vals).sum() > 1 else 0.0
         depth_rows.append(row)
-    return epochs, depth_rows
+    return {"epochs": epochs, "layers": layers, "depth": depth_rows}
 
 
-def plot(epoch_rows: list[dict], depth_rows: list[dict]):
-    """(versus-epoch figure: train loss and valid AUC per depth, versus-depth figure)."""
-    import matplotlib.pyplot as plt
+def bayes_optimal(splits: dict) -> dict | None:
+    """Logloss and AUC of the planted probabilities ("prob") on train and valid, when the data
+    has them (synthetic); the floor every curve is drawn against."""
+    from ctr.datasets.synthetic import bayes_optimal as of_split
 
-    depths = sorted({r["depth"] for r in depth_rows})
-    colors = {f: plt.cm.tab10(i) for i, f in enumerate(FAMILIES)}
-    fig_e, axes = plt.subplots(2, len(depths), figsize=(3.2 * len(depths), 5.5), squeeze=False)
-    for col, depth in enumerate(depths):
-        for family in FAMILIES:
-            rows = [r for r in epoch_rows if r["family"] == family and r["depth"] == depth]
-            for row_i, metric in enumerate(("train_loss", "valid_auc")):
-                ep = sorted({r["epoch"] for r in rows})
-                mean = [np.nanmean([r[metric] for r in rows if r["epoch"] == e]) for e in ep]
-                axes[row_i, col].plot(ep, mean, marker=".", color=colors[family], label=family)
-        axes[0, col].set_title(f"depth {depth}")
-        axes[1, col].set_xlabel("epoch")
-    axes[0, 0].set_ylabel("train loss (epoch mean BCE)")
-    axes[1, 0].set_ylabel("valid AUC")
-    axes[0, 0].legend(fontsize=7)
-    fig_e.tight_layout()
-    metrics = ("train_loss", "final_train_loss", "best_valid_auc")
-    fig_d, axes = plt.subplots(1, 3, figsize=(12, 3.5))
-    for ax, metric in zip(axes, metrics, strict=True):
-        for family in FAMILIES:
-            rows = [r for r in depth_rows if r["family"] == family]
-            ax.errorbar([r["depth"] for r in rows], [r[metric] for r in rows], marker="o",
-                        yerr=[r[f"{metric}_std"] for r in rows], capsize=2, label=family,
-                        color=colors[family])  # fmt: skip
-        ax.set(xscale="log", xlabel="tower depth", title=metric)
-        ax.set_xticks(depths, [str(d) for d in depths], minor=False)
-        ax.set_xticks([], minor=True)
-    axes[0].legend(fontsize=7)
-    fig_d.tight_layout()
-    return fig_e, fig_d
+    if "prob" not in splits["train"]:
+        return None
+    return {s: of_split(splits[s]) for s in ("train", "valid")}
 
 
 def _csv(path: pathlib.Path, rows: list[dict]) -> None:
-    cols = list(rows[0])
+    cols = list(rows[0]) if rows else []
     path.write_text("\n".join([",".join(cols)] + [",".join(str(r[c]) for c in cols) for r in rows])
                     + "\n")  # fmt: skip
 
 
-def run(workdir, *, tiny=False, data="synthetic", depths=None, families=FAMILIES, data_dir=None,
-        manual_dir=None, progress=True) -> list[dict]:  # fmt: skip
-    """Trains (or resumes) the runs into `workdir`, writes degradation_{epochs,depth}.{csv,png}
-    and degradation.json beside them; returns the per family x depth rows."""
+def prefix(setting: str) -> str:
+    """File-name stem of a setting's summary files in the workdir (run folders are shared)."""
+    return f"degradation_{setting}"
+
+
+def load(workdir, setting: str = "he2016") -> dict:
+    """The summary `run` wrote: {"settings", "epochs", "layers", "depth"}."""
+    path = pathlib.Path(workdir) / f"{prefix(setting)}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: run `resctr repro degradation` first")
+    return json.loads(path.read_text())
+
+
+def run(workdir, *, setting="he2016", tiny=False, data="synthetic", depths=None,
+        families=FAMILIES, data_dir=None, manual_dir=None, progress=True,
+        collect_only=False) -> dict:  # fmt: skip
+    """Trains (or resumes) the runs into `workdir` and writes, beside them,
+    degradation_<setting>.json, _{epochs,layers,depth}.csv and the three figures
+    _{curves,depth,grad_norms}.png; returns what the json holds. collect_only=True trains
+    nothing: the summary holds the finished runs and names the others in settings["missing"]."""
     import matplotlib
 
     import ctr.datasets
+    from experiments.repro import degradation_figures as figures
 
     matplotlib.use("Agg")
     out = pathlib.Path(workdir)
-    cfgs = configs(tiny=tiny, data=data, depths=depths, families=families)
-    runner.run_sweep(cfgs, out, data_dir=data_dir, manual_dir=manual_dir, progress=progress)
+    cfgs = configs(setting=setting, tiny=tiny, data=data, depths=depths, families=families)
+    missing = []
+    if collect_only:
+        missing = [c for c in cfgs if not RunDir(out / c.run_id).result.exists()]
+        cfgs = [c for c in cfgs if c not in missing]
+        if not cfgs:
+            raise FileNotFoundError(f"{out} holds no finished degradation run of these settings")
+    else:
+        runner.run_sweep(cfgs, out, data_dir=data_dir, manual_dir=manual_dir, progress=progress)
     d = cfgs[0].data
     loaded = ctr.datasets.load(d.name, data_dir=data_dir, manual_dir=manual_dir, **d.options)
-    epoch_rows, depth_rows = collect(cfgs, out, loaded)
-    _csv(out / "degradation_epochs.csv", epoch_rows)
-    _csv(out / "degradation_depth.csv", depth_rows)
+    rows = collect(cfgs, out, loaded)
+    stem = prefix(setting)
+    for name in ("epochs", "layers", "depth"):
+        _csv(out / f"{stem}_{name}.csv", rows[name])
+    t = cfgs[0].train
     settings = dict(
+        setting=setting,
         tiny=tiny,
         data=data,
-        depths=sorted({r["depth"] for r in depth_rows}),
+        depths=sorted({r["depth"] for r in rows["depth"]}),
         families=list(families),
+        seeds=sorted({c.seed for c in cfgs}),
+        steps=max((r["step"] for r in rows["epochs"]), default=0),
+        schedule=f"Adam, constant lr {t.lr:g}, batch {t.batch_size}, {t.max_epochs} epochs",
+        bayes_optimal=bayes_optimal(loaded[1]),
+        missing=[
+            dict(family=c.connection.name, depth=len(c.model.options["hidden"]), seed=c.seed)
+            for c in missing
+        ],
         config=cfgs[0].to_json(),
         **runner.environment(),
     )
-    blob = dict(settings=settings, by_depth=depth_rows, by_epoch=epoch_rows)
-    (out / "degradation.json").write_text(json.dumps(blob, indent=1))  # fmt: skip
-    for name, fig in zip(("epochs", "depth"), plot(epoch_rows, depth_rows), strict=True):
-        fig.savefig(out / f"degradation_{name}.png", dpi=110)
+    blob = dict(settings=settings, **rows)
+    (out / f"{stem}.json").write_text(json.dumps(blob, indent=1))
+    for name, draw in figures.FIGURES.items():
+        fig = draw(blob)
+        fig.savefig(out / f"{stem}_{name}.png", dpi=110)
         matplotlib.pyplot.close(fig)
-    return depth_rows
+    return blob

@@ -143,9 +143,11 @@ def state_activations(model, variables, batch) -> dict[str, np.ndarray]:
 
 
 def run_layer_stats(run_dir, *, rows: int = 2048, split: str = "valid", **load) -> list[dict]:
-    """Per tower layer of a trained run (best state): the block's dead-ReLU fraction and the
-    effective rank of the block output f and of the state h = connection(hist, f), plus the
-    run's family and depth. For `none` the two coincide; dag towers have no per-layer blocks."""
+    """Per tower layer of a trained run (best state): the dead-ReLU fraction (of the block output
+    f, or of the state when the activation follows the merge) and the effective rank of the
+    block output f and of the state h = connection(hist, f), plus the run's family and depth.
+    For `none` with the activation in the block the two coincide; dag towers have no per-layer
+    blocks."""
     run = load_run(run_dir, **load)
     if resnets.CONNECTIONS[run.cfg.connection.name].fused:
         raise ValueError(
@@ -156,11 +158,15 @@ def run_layer_stats(run_dir, *, rows: int = 2048, split: str = "valid", **load) 
     states = state_activations(run.model, run.variables, batch)
     block_stats = tower_activation_stats(list(blocks.values()))
     state_stats = tower_activation_stats(list(states.values())) if states else block_stats
+    # the ReLU's output: the block's, or the state's when the ReLU follows the merge (ResNet v1)
+    after_merge = run.cfg.model.options.get("activation_after_merge", False)
     out = []
     for b, s in zip(block_stats, state_stats, strict=True):
+        relu = s if after_merge else b
         out.append(dict(family=run.cfg.connection.name, depth=len(block_stats), layer=b["layer"],
-                        width=b["width"], dead_fraction=b["dead_fraction"],
-                        zero_fraction=b["zero_fraction"], block_effective_rank=b["effective_rank"],
+                        width=b["width"], dead_fraction=relu["dead_fraction"],
+                        zero_fraction=relu["zero_fraction"],
+                        block_effective_rank=b["effective_rank"],
                         state_effective_rank=s["effective_rank"],
                         state_effective_rank_ratio=s["effective_rank_ratio"]))  # fmt: skip
     return out

@@ -27,29 +27,44 @@ LEARNED_ACTIVATIONS = ("prelu", "dice")
 
 
 class MLP(nn.Module):
-    """act(BN(W x + b)) with optional BatchNorm and dropout."""
+    """act(BN(W x + b)) with optional BatchNorm and dropout; activate=False stops at BN(W x + b)
+    and leaves act and dropout to the caller (ResNet v1 applies them after the merge)."""
 
     width: int
     activation: str = "relu"
     dropout: float = 0.0
     batch_norm: bool = False
+    activate: bool = True
 
     @nn.compact
     def __call__(
         self, x: jax.Array, *, train: bool = False, mask_B: jax.Array | None = None
     ) -> jax.Array:
-        if self.activation not in ACTIVATIONS and self.activation not in LEARNED_ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {self.activation!r}; "
-                f"choose from {sorted(ACTIVATIONS) + list(LEARNED_ACTIVATIONS)}"
-            )
+        check_activation(self.activation)
         y = nn.Dense(self.width)(x)
         if self.batch_norm:
             y = batch_norm(y, train=train, mask_B=mask_B)
-        if self.activation == "prelu":
-            y = nn.PReLU(name="prelu")(y)
-        elif self.activation == "dice":
-            y = Dice(name="dice")(y, train=train, mask_B=mask_B)
-        else:
-            y = ACTIVATIONS[self.activation](y)
+        if not self.activate:
+            return y
+        y = activate(y, self.activation, train=train, mask_B=mask_B)
         return nn.Dropout(self.dropout, deterministic=not train)(y)
+
+
+def check_activation(activation: str) -> None:
+    if activation not in ACTIVATIONS and activation not in LEARNED_ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {activation!r}; "
+            f"choose from {sorted(ACTIVATIONS) + list(LEARNED_ACTIVATIONS)}"
+        )
+
+
+def activate(
+    y: jax.Array, activation: str, *, train: bool, mask_B: jax.Array | None, suffix: str = ""
+) -> jax.Array:
+    """activation(y); a learned one (PReLU, Dice) is created in the calling module's scope as
+    `prelu{suffix}` / `dice{suffix}`. Call from inside a compact method."""
+    if activation == "prelu":
+        return nn.PReLU(name=f"prelu{suffix}")(y)
+    if activation == "dice":
+        return Dice(name=f"dice{suffix}")(y, train=train, mask_B=mask_B)
+    return ACTIVATIONS[activation](y)

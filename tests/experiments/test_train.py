@@ -5,11 +5,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 from runner_helpers import TINY_DATA, tiny
 
 import ctr.datasets
 from ctr.datasets.device import gather, put_on_device
 from experiments import train
+from experiments.configs import TrainConfig
 
 
 def setup(tmp_path, **train_kw):
@@ -78,3 +80,48 @@ def test_vmapped_seeds_equal_sequential_runs(tmp_path):
         np.testing.assert_allclose(m_both["loss"][i], m_one["loss"][0], rtol=2e-5, atol=1e-6)
         chex.assert_trees_all_close(train.unstack(both.params, i),
                                     train.unstack(one.params, 0), rtol=2e-4, atol=1e-6)  # fmt: skip
+
+
+GRAD_NORM_LAYERS = r"^tower/block_(\d+)/"
+
+
+def test_layer_grad_norms_equal_a_brute_force_norm_of_jax_grad(tmp_path):
+    cfg, model, tx, data = setup(tmp_path, grad_norm_layers=GRAD_NORM_LAYERS)
+    batch = batch_at(data, 0)
+    state = train.init_state(model, tx, jax.random.PRNGKey(0), batch)
+    _, m = train.make_train_step(model, tx, cfg.train)(state, batch)
+
+    def bce(params):
+        logits = model.apply({"params": params}, batch, train=True)
+        return optax.sigmoid_binary_cross_entropy(logits, batch["label"]).mean()
+
+    grads = jax.grad(bce)(state.params)["tower"]
+    depth = len(cfg.model.options["hidden"])
+    brute = [np.sqrt(sum(np.sum(np.square(g)) for g in jax.tree.leaves(grads[f"block_{k}"])))
+             for k in range(depth)]  # fmt: skip
+    np.testing.assert_allclose(m["layer_grad_norm"], brute, rtol=1e-5)
+    assert m["layer_grad_norm"].shape == (depth,)
+
+
+def test_layer_grad_norms_off_leave_the_step_as_it_was(tmp_path):
+    cfg, model, tx, data = setup(tmp_path)
+    on = setup(tmp_path, grad_norm_layers=GRAD_NORM_LAYERS)
+    batch = batch_at(data, 0)
+    state = train.init_state(model, tx, jax.random.PRNGKey(0), batch)
+    _, m_off = train.make_train_step(model, tx, cfg.train)(state, batch)
+    _, m_on = train.make_train_step(model, tx, on[0].train)(state, batch)
+    assert set(m_off) == {"loss", "bce"} and set(m_on) == {"loss", "bce", "layer_grad_norm"}
+    for k in m_off:
+        np.testing.assert_array_equal(m_on[k], m_off[k])
+
+
+def test_layer_grad_norms_name_a_bad_pattern(tmp_path):
+    with pytest.raises(ValueError, match="grad_norm_layers is not a regex"):
+        TrainConfig(grad_norm_layers="block_(")
+    with pytest.raises(ValueError, match="exactly one group"):
+        TrainConfig(grad_norm_layers="block_")
+    cfg, model, tx, data = setup(tmp_path, grad_norm_layers=r"^nothing_(\d+)/")
+    batch = batch_at(data, 0)
+    state = train.init_state(model, tx, jax.random.PRNGKey(0), batch)
+    with pytest.raises(ValueError, match=r"matches no parameter; paths look like \['embedding"):
+        train.make_train_step(model, tx, cfg.train)(state, batch)
