@@ -86,7 +86,6 @@ def test_run_id_is_stable_when_train_fields_are_added_at_their_defaults():
     assert len(ids) == len(changed) + 1 and base.run_id not in ids
 
 
-
 @pytest.mark.parametrize(("family", "value"), [("dense", "uniform"), ("dag", "full")])
 def test_renamed_option_reads_the_old_key_and_keeps_the_run_id(family, value):
     """dense's and dag's `init` became `preset` (it shadowed linen's Module.init): a stored config
@@ -102,4 +101,3 @@ def test_renamed_option_reads_the_old_key_and_keeps_the_run_id(family, value):
     assert hashed["connection"]["options"] == {"preset": value}  # written under the new name
     with pytest.raises(ValueError, match="given twice"):
         ConnectionConfig(name=family, options={"init": value, "preset": value})
-
