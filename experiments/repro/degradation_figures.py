@@ -150,9 +150,13 @@ def grad_norms(blob: dict):
                 ax.plot(layers, geo, marker=".", color=colors[family], label=family)
             ax.set(yscale="log", xlabel="layer", title=f"depth {d}: {when}")
             ax.set_ylabel("||dloss/dθ_layer||")
-    axes[0, 0].legend(fontsize=7)
-    fig.suptitle(_title(blob), fontsize=9)
-    fig.tight_layout()
+    from matplotlib.lines import Line2D
+
+    # one legend for every family: a row holds only the families run to that depth
+    handles = [Line2D([], [], color=colors[f], marker=".", label=f) for f in families]
+    fig.legend(handles=handles, loc="upper right", fontsize=7, ncol=len(families))
+    fig.suptitle(_title(blob), fontsize=9, x=0.02, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     return fig
 
 
