@@ -16,6 +16,18 @@ COMMAND_MODULES = (
 )
 
 
+def key_value_pairs(pairs: list[str], flag: str, expected: str = "key=value"):
+    """Repeated `flag KEY=VALUE` arguments as (key, value) pairs, in order; a pair without "="
+    or a key stops with what was expected."""
+    out = []
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"{flag} {pair!r}: expected {expected}")
+        out.append((key, value))
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="resctr", description="Residual-connection ablations on CTR models (JAX/Flax)."

@@ -11,16 +11,11 @@ import time
 
 from ctr import datasets
 from ctr.datasets import describe, store
+from experiments.cli import key_value_pairs
 
 
 def _options(pairs: list[str]) -> dict[str, str]:
-    options = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--option {pair!r}: expected key=value")
-        options[key] = value
-    return options
+    return dict(key_value_pairs(pairs, "--option"))
 
 
 def _common(p) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pathlib
 
+from experiments.cli import key_value_pairs
 from experiments.cli_run import add_sweep_arguments, load_grid
 
 
@@ -33,13 +34,9 @@ def task(argv: list[str], workdir: str, run_ids: list[str]) -> list[str]:
 
 
 def _slurm_options(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--slurm {pair!r}: expected KEY=VALUE (an sbatch option)")
-        out[key.strip().removeprefix("--")] = value
-    return out
+    """--slurm KEY=VALUE pairs as submitit's slurm_additional_parameters (keys without "--")."""
+    checked = key_value_pairs(pairs, "--slurm", "KEY=VALUE (an sbatch option)")
+    return {key.strip().removeprefix("--"): value for key, value in checked}
 
 
 def parameters(args) -> dict:
