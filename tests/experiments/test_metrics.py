@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.stats import rankdata
 from sklearn.metrics import log_loss, roc_auc_score
 
 from experiments import metrics
@@ -14,6 +15,18 @@ def test_auc_and_logloss_match_sklearn_with_ties():
     assert metrics.auc(y, logits) == pytest.approx(roc_auc_score(y, logits), abs=1e-12)
     p = 1 / (1 + np.exp(-logits.astype(np.float64)))
     assert metrics.logloss(y, logits) == pytest.approx(log_loss(y, p), rel=1e-9)
+
+
+@pytest.mark.parametrize("values", [[3.0, 1.0, 3.0, 2.0, 1.0, 3.0], [7.0], [], [2.0, 2.0, 2.0]])
+def test_average_ranks_equal_scipy_rankdata(values):
+    x = np.asarray(values)
+    np.testing.assert_array_equal(metrics.average_ranks(x), rankdata(x))
+    shuffled = np.random.default_rng(2).normal(size=1000).round(1)  # ties, any order
+    np.testing.assert_array_equal(metrics.average_ranks(shuffled), rankdata(shuffled))
+
+
+def test_auc_of_nan_scores_is_nan():
+    assert np.isnan(metrics.auc(np.array([0, 1, 0]), np.array([0.1, np.nan, 0.3])))
 
 
 def test_auc_degenerate_and_perfect():
