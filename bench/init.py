@@ -1,9 +1,8 @@
 """Model init at the start of a run: eager (op by op, each op compiled once per process and
-shared by later models) vs one jitted init program (compiled per model), first and second model.
-
-experiments/protocol.py inits eagerly because on the CPU a jitted init compiled anew for every
-model of a sweep; this measures that choice on the device at hand.
-    uv run python bench/init.py [--models deepfm,dcnv2,dnn]
+shared by later models) vs one jitted init program (compiled per model) built with XLA's
+default optimisation or at -O0 (experiments.train.make_init_fn, what a run uses),
+first and second model. Init runs once per run, so its compile time is what counts.
+    uv run python bench/init.py --mode jit-O0 [--models deepfm,dcnv2,dnn]
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ def timed(fn, *args) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="deepfm,dcnv2,dnn", help="names in BARS_FRAPPE")
-    ap.add_argument("--mode", choices=["eager", "jit"], required=True,
+    ap.add_argument("--mode", choices=["eager", "jit", "jit-O0"], required=True,
                     help="one mode per process: its first model pays the warm-up")  # fmt: skip
     args = ap.parse_args()
     spec, splits = ctr.datasets.load("synthetic", rows=1000, num_fields=10, vocab=500)
@@ -43,6 +42,8 @@ def main() -> None:
         init = lambda key, m=model, t=tx: train.init_state(m, t, key, sample)  # noqa: E731
         if args.mode == "jit":
             init = jax.jit(init)
+        elif args.mode == "jit-O0":
+            init = train.make_init_fn(model, tx, sample)
         first = timed(init, jax.random.PRNGKey(0))
         again = timed(init, jax.random.PRNGKey(1))
         print(f"{name:<10} first {first:7.2f} s   same model again {again:7.3f} s")

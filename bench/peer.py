@@ -18,6 +18,10 @@ issue 17: no clipping, flax initialisers). Printed:
   the best-state valid AUC and logloss per seed, mean +- std, and the difference
   resctr - FuxiCTR with its paired t over seeds (scipy.stats.ttest_rel, paired by seed).
 
+Then, `--process cold,warm` (default), each seed's resctr run again as a fresh `resctr run`
+process, first with an empty XLA compile cache (cold), then with the cache it filled (warm),
+timed launch to result on disk like the peer's subprocess: the time a researcher waits.
+
 `--figure PNG` draws every run's valid AUC and logloss per epoch in one figure; `--json` keeps
 every result (rewritten after each run). Quick timing: `--max-epochs 2 --seeds 2021`.
 Usage: uv run python bench/peer.py [--model deepfm] [--seeds 2021,190034,992817] [--max-epochs N]
@@ -182,10 +186,12 @@ def run_peer(args, scratch: pathlib.Path, csvs: dict, cfg, seed: int) -> dict:
     ]  # fmt: skip
     if args.fuxictr_src:
         cmd += ["--fuxictr-src", str(args.fuxictr_src)]
+    t0 = time.perf_counter()
     out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+    process_s = time.perf_counter() - t0
     if out.returncode:
         raise SystemExit(f"peer failed (exit {out.returncode}): {' '.join(cmd)}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1]) | {"process_s": process_s}
 
 
 def resctr_config(model: str, seed: int, variant: str, max_epochs: int):
@@ -296,11 +302,50 @@ def run_resctr(args, scratch: pathlib.Path, cfg) -> dict:
     }
 
 
+PROCESS_SWEEP = '''"""Hypothesis: none; one run of bench/peer.py, timed as a fresh process."""
+import json
+
+from experiments.configs import RunConfig
+
+
+def sweep():
+    return [RunConfig.from_json(json.loads(%r))]
+'''
+
+
+def run_resctr_process(args, scratch: pathlib.Path, cfg, cache: pathlib.Path) -> dict:
+    """`resctr run` of `cfg` as a new process, launch to exit (imports, data load from the
+    prepared cache, init, compile, training, result.json), with the XLA compile cache in
+    `cache`: an empty folder is a cold start, the folder a previous call filled a warm one."""
+    import ctr.datasets.store
+
+    sweep = scratch / "peer_process.py"
+    sweep.write_text(PROCESS_SWEEP % json.dumps(cfg.to_json()))
+    workdir = scratch / f"process-{cache.name}"
+    shutil.rmtree(workdir, ignore_errors=True)
+    env = os.environ | {
+        "XDG_CACHE_HOME": str(cache),  # the compile cache only: data comes from RESCTR_DATA_DIR
+        "RESCTR_DATA_DIR": str(ctr.datasets.store.default_data_dir()),
+        "JAX_PLATFORMS": args.device,
+    }
+    resctr = pathlib.Path(sys.executable).with_name("resctr")
+    cmd = [str(resctr), "run", "--config", str(sweep), "--workdir", str(workdir),
+           "--manual-dir", str(args.data), "--no-progress"]  # fmt: skip
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    process_s = time.perf_counter() - t0
+    if out.returncode:
+        raise SystemExit(f"resctr run failed (exit {out.returncode}):\n{out.stderr[-2000:]}")
+    (result,) = (workdir / sweep.stem).glob("*/result.json")
+    r = json.loads(result.read_text())
+    return {"process_s": process_s, "epochs": r["epochs"], "valid_auc": r["valid"]["auc"]}
+
+
 ROWS = (  # label, key/function of a result, format
     ("train examples/s", lambda r: r["examples_per_s"], "{:,.0f}"),
     ("wall per epoch (s)", lambda r: steady(r["epoch_wall_s"]), "{:.2f}"),
     ("first epoch wall (s)", lambda r: r["epoch_wall_s"][0], "{:.2f}"),
-    ("time to result (s)", lambda r: r["fit_s"], "{:.1f}"),
+    ("fit to result, in process (s)", lambda r: r["fit_s"], "{:.1f}"),
     ("epochs run", lambda r: r["epochs"], "{:.1f}"),
     ("best epoch", lambda r: r["best_epoch"], "{:.1f}"),
     ("best valid AUC", lambda r: r["valid_auc"], "{:.5f}"),
@@ -318,6 +363,23 @@ def table(peers: list[dict], ours: list[dict]) -> str:
         b = statistics.mean(get(r) for r in ours)
         ratio = f"{b / a:.3f}" if a else "-"
         lines.append(f"{label:22}{fmt.format(a):>14}{fmt.format(b):>14}{ratio:>16}")
+    return "\n".join(lines)
+
+
+def process_table(peers: list[dict], process: dict[str, list[dict]], variant: str) -> str:
+    """Launch to early-stopped result on disk, each tool as a fresh process, mean over seeds."""
+    cols = {"FuxiCTR": peers} | {f"resctr {state}": runs for state, runs in process.items()}
+    peer_s = statistics.mean(r["process_s"] for r in peers)
+    lines = [
+        f"\n== time to result from a fresh process (resctr {variant}; cold/warm: XLA compile "
+        "cache empty/filled) ==",
+        f"{'':<26}" + "".join(f"{name:>15}" for name in cols),
+    ]
+    for label, key in (("process wall (s)", "process_s"), ("epochs run", "epochs")):
+        means = [statistics.mean(r[key] for r in runs) for runs in cols.values()]
+        lines.append(f"{label:<26}" + "".join(f"{m:>15.1f}" for m in means))
+    ratios = [statistics.mean(r["process_s"] for r in runs) / peer_s for runs in cols.values()]
+    lines.append(f"{'wall / FuxiCTR':<26}" + "".join(f"{q:>15.2f}" for q in ratios))
     return "\n".join(lines)
 
 
@@ -426,11 +488,19 @@ def main() -> None:
     p.add_argument(
         "--fuxictr-src", type=pathlib.Path, help="FuxiCTR v2.3.9 source tree (its model_zoo)"
     )
+    p.add_argument(
+        "--process", default="cold,warm",
+        help="also time `resctr run` of each seed as a fresh process with an empty (cold) and "
+        "then a filled (warm) compile cache; '' skips it",
+    )  # fmt: skip
     p.add_argument("--json", type=pathlib.Path, help="also write every result here")
     p.add_argument("--figure", type=pathlib.Path, help="PNG of every run's valid curves")
     args = p.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     variants = args.resctr.split(",")
+    states = [c for c in args.process.split(",") if c]
+    if set(states) - {"cold", "warm"} or (states and states[0] != "cold"):
+        raise SystemExit(f"--process {args.process!r}: 'cold', 'cold,warm' or ''")
     if set(variants) - {"parity", "plain"}:
         raise SystemExit(f"--resctr {args.resctr!r}: choose from parity, plain")
     if not args.peer_python.exists():
@@ -443,11 +513,13 @@ def main() -> None:
         (v, s): resctr_config(args.model, s, v, args.max_epochs) for v in variants for s in seeds
     }
     groups: dict[str, list[dict]] = {"FuxiCTR": []} | {f"resctr {v}": [] for v in variants}
+    process: dict[str, list[dict]] = {state: [] for state in states}
     load = {"start": os.getloadavg()[0]}
 
     def save():
         if args.json:
-            args.json.write_text(json.dumps({"runs": groups, "load": load}, indent=1))
+            out = {"runs": groups, "process": process, "load": load}
+            args.json.write_text(json.dumps(out, indent=1))
 
     with tempfile.TemporaryDirectory(prefix="resctr-peer-") as tmp:
         scratch = pathlib.Path(tmp)
@@ -461,6 +533,13 @@ def main() -> None:
             for s in seeds:
                 groups[f"resctr {v}"].append(run_resctr(args, scratch, cfgs[v, s]))
                 print(f"resctr {v} seed {s}: {groups[f'resctr {v}'][-1]['valid_auc']:.5f}")
+                save()
+        for s in seeds:  # cold: a compile cache of its own, empty; warm: the same, filled
+            for state in states:
+                cache = scratch / f"xla-cache-{s}"
+                r = run_resctr_process(args, scratch, cfgs[variants[0], s], cache)
+                process[state].append(r)
+                print(f"resctr process, {state} cache, seed {s}: {r['process_s']:.1f} s")
                 save()
         load["end"] = os.getloadavg()[0]
     save()
@@ -479,6 +558,8 @@ def main() -> None:
         print(f"\n== resctr {v} ==")
         print(table(groups["FuxiCTR"], groups[f"resctr {v}"]))
         print(paired(groups["FuxiCTR"], groups[f"resctr {v}"]))
+    if states:
+        print(process_table(groups["FuxiCTR"], process, variants[0]))
     print()
     print(curves_table(groups))
     if args.figure:

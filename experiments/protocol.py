@@ -105,14 +105,7 @@ def train_runs(
     data["train"] = place({c: splits["train"][c] for c in cols}, "data")
     sample = {c: np.asarray(splits["train"][c][:2]) for c in cols}
     sample["mask"] = np.ones(2, np.float32)
-    # One init program, built at XLA's -O0: it runs once per run, and optimising its dozens of
-    # RNG kernels (a threefry per parameter and key fold) costs seconds that -O0 skips (BARS
-    # DeepFM on a 2-core CPU: 3.9 s -> 1.2 s; eager, op by op, 7.6 s). Its values equal the
-    # optimised build's to ~1 ulp. The persistent compile cache keeps it for the next process.
-    init_program = jax.jit(
-        lambda key: train.init_state(model, tx, key, sample, cfg0.model.init),
-        compiler_options={"xla_backend_optimization_level": 0},
-    )
+    init_program = train.make_init_fn(model, tx, sample, cfg0.model.init)
     init = lambda key: jax.device_get(init_program(key))  # noqa: E731
     state_shape = jax.eval_shape(lambda: train.init_state(model, tx, jax.random.PRNGKey(0), sample))
     abstract = {"state": state_shape, "best": state_shape}
