@@ -1,9 +1,10 @@
 """Every registered model's training speed, side by side on one device in one run.
 
-Each model trains with the settings a run of it uses: a BARS model (experiments/sweeps.py
-BARS_FRAPPE) on Frappe_x1's train split, batch 4096; a behaviour-sequence model with
-seq_amazon's settings (embedding 16, batch 1024) on Amazon Beauty, histories cut to 20; gbdt_lr
-on its trees' leaves (fitted once, not timed). For each: parameters, init + compile seconds (one
+Each model trains with the settings a run of it uses (the first built-in sweep that runs it,
+SWEEPS): a BARS model (experiments/sweeps.py BARS_FRAPPE) on Frappe_x1's train split, batch
+4096; gbdt_lr as gbdt_frappe runs it, on its trees' leaves (fitted once, not timed); a
+behaviour-sequence model with seq_amazon's or seq_wrappers' settings (embedding 16, batch 1024)
+on Amazon Beauty, histories cut to 20. For each: parameters, init + compile seconds (one
 epoch program of `--steps` batches, the runner's `lax.scan`, one seed), then the same program
 run again and timed: ms per step and train examples/s, and examples/s relative to DeepFM, so
 the slow ones stand out. Compile and init are excluded from the throughput.
@@ -36,10 +37,17 @@ FRAPPE = SHARED / "frappe" / "frappe_x1"
 AMAZON = SHARED / "sequence_samples" / "amazon_seq_iclrec"
 
 
+# the built-in sweeps whose runs set each model's speed, searched in this order
+SWEEPS = ("bars_frappe", "gbdt_frappe", "seq_amazon", "seq_wrappers")
+
+
 def config(name: str) -> RunConfig:
-    """The config a run of `name` uses (BARS on Frappe, or seq_amazon's on Beauty)."""
-    if name in sweeps.BARS_FRAPPE:
-        return sweeps.bars_run(name, "none", 0, sweep="models")
+    """The plain (`none`) config a run of `name` uses in the first of SWEEPS that has it; a
+    sequence model no sweep runs gets seq_amazon's data and training settings."""
+    for sweep in SWEEPS:
+        for c in sweeps.SWEEPS[sweep]():
+            if c.model.name == name and c.connection.name == "none":
+                return c
     return RunConfig(
         data=sweeps.AMAZON_BEAUTY,
         model=ModelConfig(name=name, options=sweeps.SEQ_OPTIONS.get(name, {}), embedding_dim=16),

@@ -1,9 +1,9 @@
 """resctr vs FuxiCTR (the BARS peer), side by side on one device, over several seeds.
 
-Both train a BARS model (`--model`: deepfm, dnn, dcnv2, finalmlp, dcn, xdeepfm, wide_deep; each
-with its BARS_FRAPPE settings, experiments/sweeps.py; DeepFM: Guo et al. 2017, y = LR + FM +
-MLP, emb 10, tower 400-400-400 ReLU, dropout 0.2, BatchNorm, batch 4096) on Frappe_x1 under the
-BARS protocol:
+Both train a BARS model (`--model`: deepfm, dnn, dcnv2, finalmlp, dcn, xdeepfm, wide_deep,
+autoint, autoint_plus, fibinet; each with its BARS_FRAPPE settings, experiments/sweeps.py;
+DeepFM: Guo et al. 2017, y = LR + FM + MLP, emb 10, tower 400-400-400 ReLU, dropout 0.2,
+BatchNorm, batch 4096) on Frappe_x1 under the BARS protocol:
 Adam 1e-3, embedding L2 (lambda/2 ||E||^2 per batch), lr x0.1 after a non-improving epoch, stop
 after `patience`, monitor valid AUC, keep the best state. For every seed of `--seeds` the peer
 runs first, as a subprocess in its own environment (bench/peer_fuxictr.py, FuxiCTR's model_zoo
@@ -105,13 +105,19 @@ def plain_csv(src_dir: pathlib.Path, split: str, dst_dir: pathlib.Path) -> pathl
     return dst
 
 
-MODELS = ("deepfm", "dnn", "dcnv2", "finalmlp", "dcn", "xdeepfm", "wide_deep")
+MODELS = (
+    "deepfm", "dnn", "dcnv2", "finalmlp", "dcn", "xdeepfm", "wide_deep", "autoint",
+    "autoint_plus", "fibinet",
+)  # fmt: skip
 
 
 def fuxictr_kwargs(cfg) -> dict:
     """The model_zoo class's options for resctr's BARS config `cfg` (one source of the
     hyper-parameters: sweeps.BARS_FRAPPE)."""
-    o, t = cfg.model.options, cfg.train
+    from ctr.models import MODELS as REGISTRY
+
+    defaults = {f.name: f.default for f in dataclasses.fields(REGISTRY[cfg.model.name])}
+    o, t = defaults | cfg.model.options, cfg.train
     common = dict(
         embedding_dim=cfg.model.embedding_dim,
         learning_rate=t.lr,
@@ -164,6 +170,29 @@ def fuxictr_kwargs(cfg) -> dict:
             fs1_context=o["fs1_context"],
             fs2_context=o["fs2_context"],
             num_heads=o["num_heads"],
+        )
+    if name in ("autoint", "autoint_plus"):  # one model_zoo class: AutoInt+ has a tower
+        return common | dict(
+            dnn_hidden_units=list(o["hidden"]),
+            dnn_activations="ReLU",
+            attention_layers=o["attention_layers"],
+            num_heads=o["num_heads"],
+            attention_dim=o["attention_dim"],
+            net_dropout=o["dropout"],
+            batch_norm=o["batch_norm"],
+            layer_norm=o["layer_norm"],
+            use_scale=o["use_scale"],
+            use_wide=o["use_wide"],
+            use_residual=o["builtin_shortcut"],
+        )
+    if name == "fibinet":
+        return common | dict(
+            hidden_units=list(o["hidden"]),
+            hidden_activations="ReLU",
+            reduction_ratio=o["reduction_ratio"],
+            bilinear_type=o["bilinear_type"],
+            net_dropout=o["dropout"],
+            batch_norm=o["batch_norm"],
         )
     raise SystemExit(f"--model {name}: no FuxiCTR model_zoo mapping; choose from {MODELS}")
 

@@ -2,16 +2,16 @@
 
 Runs in the peer's own environment (fuxictr 2.3.9 + torch; see bench/README.md), never in the
 resctr one. The model is FuxiCTR's own model_zoo class (DeepFM, DNN, DCNv2, FinalMLP, DCN,
-xDeepFM, WideDeep), imported at run time from a FuxiCTR source tree (`--fuxictr-src`, a v2.3.9
-checkout), since the 2.3.9 wheel ships no model_zoo. Without a source tree, DeepFM (Guo et al.
-2017, eq. 1: y = sigmoid(LR(x) + FM(e) + MLP([e_1; ...; e_F]))) is assembled from the wheel's
-layers as the model_zoo does (FeatureEmbedding, FactorizationMachine = LR + pairwise inner
-products, MLP_Block). Everything else is FuxiCTR's own: FeatureProcessor -> build_dataset (CSV
--> vocab -> parquet) -> FeatureMap -> RankDataLoader (parquet, shuffled, one worker process),
-and BaseModel.fit (Adam, BCE + embedding L2, grad-norm clip 10, lr x0.1 on a non-improving
-epoch, early stop, reload best). The `Timed` mixin only adds timestamps around FuxiCTR's
-train_epoch and eval_step, and has every validation compute logloss beside the monitored AUC
-(the curves).
+xDeepFM, WideDeep, AutoInt (AutoInt+ too), FiBiNET), imported at run time from a FuxiCTR source
+tree (`--fuxictr-src`, a v2.3.9 checkout), since the 2.3.9 wheel ships no model_zoo. Without a
+source tree, DeepFM (Guo et al. 2017, eq. 1: y = sigmoid(LR(x) + FM(e) + MLP([e_1; ...; e_F])))
+is assembled from the wheel's layers as the model_zoo does (FeatureEmbedding,
+FactorizationMachine = LR + pairwise inner products, MLP_Block). Everything else is FuxiCTR's
+own: FeatureProcessor -> build_dataset (CSV -> vocab -> parquet) -> FeatureMap -> RankDataLoader
+(parquet, shuffled, one worker process), and BaseModel.fit (Adam, BCE + embedding L2, grad-norm
+clip 10, lr x0.1 on a non-improving epoch, early stop, reload best). The `Timed` mixin only adds
+timestamps around FuxiCTR's train_epoch and eval_step, and has every validation compute logloss
+beside the monitored AUC (the curves).
 
 Usage: peer_fuxictr.py --train CSV --valid CSV --workdir DIR --model-kwargs JSON
        [--model deepfm --fuxictr-src DIR --max-epochs N --threads N --seed N ...]
@@ -61,6 +61,9 @@ ZOO = {
     "dcn": ("DCN/DCN_torch/src/DCN.py", "DCN"),
     "xdeepfm": ("xDeepFM/src/xDeepFM.py", "xDeepFM"),
     "wide_deep": ("WideDeep/WideDeep_torch/src/WideDeep.py", "WideDeep"),
+    "autoint": ("AutoInt/src/AutoInt.py", "AutoInt"),
+    "autoint_plus": ("AutoInt/src/AutoInt.py", "AutoInt"),
+    "fibinet": ("FiBiNET/src/FiBiNET.py", "FiBiNET"),
 }
 
 

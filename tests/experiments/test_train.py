@@ -125,3 +125,16 @@ def test_layer_grad_norms_name_a_bad_pattern(tmp_path):
     state = train.init_state(model, tx, jax.random.PRNGKey(0), batch)
     with pytest.raises(ValueError, match=r"matches no parameter; paths look like \['embedding"):
         train.make_train_step(model, tx, cfg.train)(state, batch)
+
+
+@pytest.mark.parametrize("scheme", ["flax", "fuxictr"])
+def test_the_init_program_equals_eager_init_state(tmp_path, scheme):
+    """make_init_fn builds init_state as one program at XLA -O0: same values to float rounding."""
+    cfg, model, tx, data = setup(tmp_path)
+    sample = batch_at(data, 0)
+    eager = train.init_state(model, tx, jax.random.PRNGKey(3), sample, scheme)
+    jitted = train.make_init_fn(model, tx, sample, scheme)(jax.random.PRNGKey(3))
+    chex.assert_trees_all_close(jitted, eager, rtol=1e-6, atol=1e-9)
+    other = train.make_init_fn(model, tx, sample, scheme)(jax.random.PRNGKey(4))
+    assert not np.allclose(other.params["tower"]["block_0"]["Dense_0"]["kernel"],
+                           jitted.params["tower"]["block_0"]["Dense_0"]["kernel"])  # fmt: skip
