@@ -22,18 +22,33 @@ DATA_FILES = {
 
 def register(sub) -> None:
     p = sub.add_parser("retrieval", help="next-item retrieval (HR/NDCG over all items)")
-    p.add_argument("--data", required=True, action="append",
-                   help=f"{', '.join(DATA_FILES)} or NAME for MANUAL_DIR/NAME.txt; repeatable")
-    p.add_argument("--model", required=True, action="append",
-                   help="popularity, youtube_dnn, sasrec or gru4rec; repeatable")
+    p.add_argument(
+        "--data",
+        required=True,
+        action="append",
+        help=f"{', '.join(DATA_FILES)} or NAME for MANUAL_DIR/NAME.txt; repeatable",
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        action="append",
+        help="popularity, youtube_dnn, sasrec or gru4rec; repeatable",
+    )
     p.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
-    p.add_argument("--manual-dir", required=True,
-                   help="folder of ICLRec-format files (`user item item ...` per line)")
+    p.add_argument(
+        "--manual-dir",
+        required=True,
+        help="folder of ICLRec-format files (`user item item ...` per line)",
+    )
     p.add_argument("--workdir", default="runs/retrieval", help="run folders go here")
     p.add_argument("--max-len", type=int, default=50, help="history length kept (ICLRec: 50)")
     p.add_argument("--max-epochs", type=int, default=50)
-    p.add_argument("--patience", type=int, default=5,
-                   help="stop after this many epochs without a better valid NDCG@20")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=5,
+        help="stop after this many epochs without a better valid NDCG@20",
+    )
     p.set_defaults(func=cmd_retrieval)  # fmt: skip
 
 
@@ -52,7 +67,9 @@ def seeds(text: str) -> list[int]:
     try:
         out = [int(s) for s in text.split(",")]
     except ValueError:
-        raise SystemExit(f"--seeds {text!r}: expected comma-separated integers, e.g. 0,1,2")
+        raise SystemExit(
+            f"--seeds {text!r}: expected comma-separated integers, e.g. 0,1,2"
+        ) from None
     if len(set(out)) != len(out):
         raise SystemExit(f"--seeds {text!r}: a seed is repeated")
     return out

@@ -129,8 +129,7 @@ def build(name: str, num_ids: int, max_len: int) -> Retriever:
     if name in ("sasrec", "gru4rec"):
         block = "transformer" if name == "sasrec" else "gru"
         return Retriever(
-            SequenceUser(num_ids, s, block), lambda u, table, pos, key: full_softmax_loss(
-                u, table, pos
-            ).mean()
+            SequenceUser(num_ids, s, block),
+            lambda u, table, pos, key: full_softmax_loss(u, table, pos).mean(),
         )
     raise ValueError(f"model {name!r} has no trainable form; trainable: {MODELS[1:]}")

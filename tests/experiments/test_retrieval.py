@@ -53,13 +53,19 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     data = planted(users=300)
     quiet = dict(log=lambda _: None)
     full = retrieval.run(
-        retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=3), data, tmp_path / "a", **quiet
+        retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=3),
+        data,
+        tmp_path / "a",
+        **quiet,
     )
     two = retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=2)
     retrieval.run(two, data, tmp_path / "b", **quiet)
     (tmp_path / "b" / two.run_id / "result.json").unlink()  # as if killed after epoch 2
     again = retrieval.run(
-        retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=3), data, tmp_path / "b", **quiet
+        retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=3),
+        data,
+        tmp_path / "b",
+        **quiet,
     )
     assert again["test"] == full["test"] and again["valid"] == full["valid"]
     rows = (tmp_path / "b" / two.run_id / "metrics.jsonl").read_text().splitlines()
@@ -71,9 +77,21 @@ def test_cli_names_the_choices(tmp_path):
     base = ["retrieval", "--manual-dir", str(tmp_path), "--workdir", str(tmp_path / "runs")]
     with pytest.raises(SystemExit, match=r"--model \['bert'\]: choose from \['popularity'"):
         cli.main([*base, "--data", "Beauty", "--model", "bert"])
-    with pytest.raises(SystemExit, match=r"--data Yelp: .*Yelp.txt does not exist.*holds \['Beauty'\]"):
+    with pytest.raises(
+        SystemExit, match=r"--data Yelp: .*Yelp.txt does not exist.*holds \['Beauty'\]"
+    ):
         cli.main([*base, "--data", "Yelp", "--model", "popularity"])
     with pytest.raises(SystemExit, match=r"--seeds '0,x'"):
         cli.main([*base, "--data", "Beauty", "--model", "popularity", "--seeds", "0,x"])
     with pytest.raises(SystemExit, match="--manual-dir .*: not a folder"):
-        cli.main([*base[:1], "--manual-dir", str(tmp_path / "no"), "--data", "B", "--model", "popularity"])
+        cli.main(
+            [
+                *base[:1],
+                "--manual-dir",
+                str(tmp_path / "no"),
+                "--data",
+                "B",
+                "--model",
+                "popularity",
+            ]
+        )

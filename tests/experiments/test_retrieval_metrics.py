@@ -28,7 +28,9 @@ def test_ranks_match_the_sorted_oracle_with_ties_and_seen_items():
     np.testing.assert_array_equal(got, want)
     assert (got == v).any() and (got < v).any()  # both seen targets and ranked ones occur
     everything = np.asarray(target_ranks(jnp.asarray(scores), jnp.asarray(target)))
-    np.testing.assert_array_equal(everything, [oracle_rank(scores[i], target[i], []) for i in range(b)])
+    np.testing.assert_array_equal(
+        everything, [oracle_rank(scores[i], target[i], []) for i in range(b)]
+    )
 
 
 def test_hr_ndcg_at_the_boundary_rank():
@@ -37,7 +39,9 @@ def test_hr_ndcg_at_the_boundary_rank():
     assert m["HR@10"] == pytest.approx(2 / 6)
     assert m["HR@20"] == pytest.approx(4 / 6)
     assert m["NDCG@10"] == pytest.approx((1 + 1 / np.log2(11)) / 6)
-    assert m["NDCG@20"] == pytest.approx((1 + 1 / np.log2(11) + 1 / np.log2(12) + 1 / np.log2(21)) / 6)
+    assert m["NDCG@20"] == pytest.approx(
+        (1 + 1 / np.log2(11) + 1 / np.log2(12) + 1 / np.log2(21)) / 6
+    )
 
 
 def test_blocked_rank_fn_equals_one_block():
@@ -54,5 +58,7 @@ def test_blocked_rank_fn_equals_one_block():
         jnp.asarray(table), jnp.asarray(hist), jnp.asarray(target), jnp.asarray(hist)
     )
     scores = score_fn(jnp.asarray(table), jnp.asarray(hist))
-    np.testing.assert_array_equal(excl, target_ranks(scores, jnp.asarray(target), jnp.asarray(hist)))
+    np.testing.assert_array_equal(
+        excl, target_ranks(scores, jnp.asarray(target), jnp.asarray(hist))
+    )
     np.testing.assert_array_equal(full, target_ranks(scores, jnp.asarray(target)))
