@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 import resnets
 from ctr.features import PAD_ID, FeatureSpec, Field
+from ctr.layers.embedding import TABLE_PREFIX
 from ctr.layers.sampled_softmax import full_softmax_loss
 from ctr.layers.sequence import ResidualRecurrentStack, ResidualTransformerStack, last_valid
 from ctr.models.youtube_dnn import YouTubeCandidate, youtube_candidate_loss
@@ -70,7 +71,7 @@ class SequenceUser(nn.Module):
     def __call__(self, hist_BxL: jax.Array, *, train: bool = False):
         s = self.settings
         table_VxE = self.param(
-            "item_table", nn.initializers.normal(0.02), (self.num_ids, s.embedding_dim)
+            TABLE_PREFIX + "item", nn.initializers.normal(0.02), (self.num_ids, s.embedding_dim)
         )
         mask_BxL = hist_BxL != PAD_ID
         x_BxLxE = nn.Dropout(s.dropout, deterministic=not train)(table_VxE[hist_BxL])
