@@ -104,7 +104,7 @@ def cmd_retrieval(args: argparse.Namespace) -> int:
                 results.append(retrieval.run(cfg, data, pathlib.Path(args.workdir)))
             for split in ("valid", "test"):
                 cells = []
-                for key in ("HR@10", "HR@20", "NDCG@10", "NDCG@20"):
+                for key in ("HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20"):
                     v = np.asarray([r[split][key] for r in results])
                     cells.append(f"{key} {v.mean():.4f}±{v.std():.4f}")
                 print(f"{name} {model:12} {split:5} " + "  ".join(cells))

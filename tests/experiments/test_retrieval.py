@@ -49,6 +49,17 @@ def test_gru4rec_learns_a_planted_next_item_rule(tmp_path):
     assert r["test"]["NDCG@5"] > r["test"]["all_NDCG@5"] - 1e-9  # excluding seen never hurts
 
 
+@pytest.mark.slow
+def test_youtube_dnn_retrieves_the_users_cluster(tmp_path):
+    """Each user buys 6 of the 8 items of one cluster: with the history excluded, the cluster's
+    2 unseen items must rank in the top 5 (the mean of the history names the cluster)."""
+    rng = np.random.default_rng(0)
+    seqs = [list(8 * c + rng.permutation(8)[:6]) for c in rng.integers(0, 6, 600)]
+    cfg = retrieval.RetrievalConfig(data="clusters", model="youtube_dnn", max_epochs=10)
+    r = retrieval.run(cfg, from_sequences(seqs), tmp_path, log=lambda _: None)
+    assert r["test"]["HR@5"] == 1.0 and r["test"]["all_HR@5"] < 0.9
+
+
 def test_killed_run_resumes_to_the_same_result(tmp_path):
     data = planted(users=300)
     quiet = dict(log=lambda _: None)
