@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from experiments import cli, retrieval
-from experiments.retrieval_data import from_sequences
+from experiments.retrieval_data import from_sequences, load
 
 # train parts (items[:-2]) count 5:3, 6:3, 8:2, 7:1, 9:0 -> new ids 5:2, 6:3, 8:4, 7:5, 9:6
 HAND_MADE = [[5, 6, 7, 8, 9], [5, 6, 8, 7, 9], [5, 8, 6, 9, 7]]
@@ -106,3 +106,12 @@ def test_cli_names_the_choices(tmp_path):
                 "popularity",
             ]
         )
+
+
+def test_iclrec_beauty_split(shared_data):
+    d = load(shared_data / "sequence_samples" / "amazon_seq_iclrec" / "Beauty.txt")
+    assert (d.info["users"], d.info["items"], d.info["interactions"]) == (22363, 12101, 198502)
+    assert len(d.train.target_N) == 198502 - 3 * 22363  # every prefix of items[:-2]
+    assert d.num_ids == 12101 + 2 and d.counts_V[2] == d.counts_V.max()
+    # the whole history is removed from the ranking; no Beauty target repeats its history
+    assert not (d.test.seen_NxM == d.test.target_N[:, None]).any()
