@@ -102,7 +102,11 @@ def cmd_retrieval(args: argparse.Namespace) -> int:
                     max_epochs=args.max_epochs, patience=args.patience,
                 )  # fmt: skip
                 results.append(retrieval.run(cfg, data, pathlib.Path(args.workdir)))
-            for split in ("valid", "test"):
+            for r in results:
+                if r["status"] != "ok":
+                    print(f"{r['run_id']}: {r['status']} in epoch {r['diverged_epoch']}")
+            results = [r for r in results if r["test"] is not None]
+            for split in ("valid", "test") if results else ():
                 cells = []
                 for key in ("HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20"):
                     v = np.asarray([r[split][key] for r in results])

@@ -77,8 +77,10 @@ def popularity(cfg: RetrievalConfig, data: NextItemData) -> dict:
     )
     t0 = time.perf_counter()
     valid, test = evaluate(rank_fn, None, data.valid), evaluate(rank_fn, None, data.test)
-    return {"best_epoch": 0, "epochs": 0, "valid": valid, "test": test, "params": {},
-            "train_s": 0.0, "eval_s": time.perf_counter() - t0}  # fmt: skip
+    return {
+        "status": "ok", "best_epoch": 0, "epochs": 0, "valid": valid, "test": test, "params": {},
+        "train_s": 0.0, "eval_s": time.perf_counter() - t0,
+    }  # fmt: skip
 
 
 def make_epoch_fn(retriever: retrieval_models.Retriever, tx, batch_size: int):
@@ -141,8 +143,10 @@ def train(cfg: RetrievalConfig, data: NextItemData, rd: RunDir, log=print) -> di
         state, loss = epoch_fn(tree["state"], hist_NxL, target_N, key)
         loss = float(loss)
         train_s = time.perf_counter() - t0
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"{cfg.run_id}: train loss {loss} at epoch {epoch}")
+        if not np.isfinite(loss):  # recorded, and the other runs go on (as the CTR runner)
+            log(f"{cfg.run_id}: train loss {loss} in epoch {epoch}: diverged")
+            meta = {**meta, "diverged_epoch": epoch}
+            break
         valid = evaluate(rank_fn, state.params, data.valid)
         better = meta["best_valid"] is None or valid[MONITOR] > meta["best_valid"][MONITOR]
         # a copy: the next epoch donates the state's buffers
@@ -160,8 +164,10 @@ def train(cfg: RetrievalConfig, data: NextItemData, rd: RunDir, log=print) -> di
         rd.save(epoch, tree, meta)
         log(f"{cfg.run_id} epoch {epoch}: loss {loss:.4f} valid {MONITOR} {valid[MONITOR]:.4f} "
             f"HR@20 {valid['HR@20']:.4f} ({train_s:.0f}s train)")  # fmt: skip
-    test = evaluate(rank_fn, tree["best_params"], data.test)
-    return {"best_epoch": meta["best_epoch"], "epochs": meta["epoch"],
+    test = evaluate(rank_fn, tree["best_params"], data.test) if meta["best_epoch"] else None
+    return {"status": "diverged" if "diverged_epoch" in meta else "ok",
+            "diverged_epoch": meta.get("diverged_epoch"),
+            "best_epoch": meta["best_epoch"], "epochs": meta["epoch"],
             "valid": meta["best_valid"], "test": test, "params": param_counts(tree["best_params"]),
             "train_s": meta["train_s"]}  # fmt: skip
 
@@ -183,9 +189,12 @@ def run(cfg: RetrievalConfig, data: NextItemData, workdir: pathlib.Path, log=pri
         rd.start({**cfg.to_json(), "data_info": data.info})
         t0 = time.perf_counter()
         fields = popularity(cfg, data) if cfg.model == "popularity" else train(cfg, data, rd, log)
-        result = {"run_id": cfg.run_id, "config": cfg.to_json(), "status": "ok",
-                  "data_info": data.info, "monitor": f"valid {MONITOR}", **fields,
-                  "wall_s": time.perf_counter() - t0, **environment()}  # fmt: skip
+        result = {
+            "run_id": cfg.run_id, "config": cfg.to_json(), "data_info": data.info,
+            "monitor": f"valid {MONITOR}", **fields,
+            "wall_s": time.perf_counter() - t0,  # this process's part of a resumed run
+            **environment(),
+        }  # fmt: skip
         rd.write_result(result)
         return result
     finally:

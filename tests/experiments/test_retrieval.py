@@ -1,12 +1,13 @@
 """Retrieval runs: the leave-last-out split, popularity's known answer, a planted next-item rule
 the sequential model must learn, kill-and-resume, and the command line's errors."""
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-from experiments import cli, retrieval
+from experiments import cli, retrieval, retrieval_models
 from experiments.retrieval_data import from_sequences, load
 
 # train parts (items[:-2]) count 5:3, 6:3, 8:2, 7:1, 9:0 -> new ids 5:2, 6:3, 8:4, 7:5, 9:6
@@ -81,6 +82,15 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     assert again["test"] == full["test"] and again["valid"] == full["valid"]
     rows = (tmp_path / "b" / two.run_id / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["epoch"] for r in rows] == [1, 2, 3]
+
+
+def test_a_diverging_run_is_recorded(tmp_path, monkeypatch):
+    bad = dataclasses.replace(retrieval_models.SETTINGS["gru4rec"], lr=1e38)
+    monkeypatch.setitem(retrieval_models.SETTINGS, "gru4rec", bad)
+    cfg = retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=3)
+    r = retrieval.run(cfg, planted(users=100), tmp_path, log=lambda _: None)
+    assert r["status"] == "diverged" and r["diverged_epoch"] == r["epochs"] + 1 <= 3
+    assert (tmp_path / cfg.run_id / "result.json").exists()
 
 
 def test_cli_names_the_choices(tmp_path):
