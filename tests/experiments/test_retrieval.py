@@ -125,3 +125,13 @@ def test_iclrec_beauty_split(shared_data):
     assert d.num_ids == 12101 + 2 and d.counts_V[2] == d.counts_V.max()
     # the whole history is removed from the ranking; no Beauty target repeats its history
     assert not (d.test.seen_NxM == d.test.target_N[:, None]).any()
+
+
+def test_cli_writes_run_folders_and_prints_the_table(tmp_path, capsys):
+    lines = [" ".join(map(str, [u, *s])) for u, s in enumerate(HAND_MADE)]
+    (tmp_path / "Beauty.txt").write_text("\n".join(lines) + "\n")
+    argv = ["retrieval", "--manual-dir", str(tmp_path), "--workdir", str(tmp_path / "runs")]
+    assert cli.main([*argv, "--data", "Beauty", "--model", "popularity", "--seeds", "0,1"]) == 0
+    assert (tmp_path / "runs" / "Beauty-popularity-seed1" / "result.json").exists()
+    out = capsys.readouterr().out
+    assert "Beauty popularity   valid HR@5 1.0000±0.0000" in out
