@@ -133,4 +133,5 @@ def build(name: str, num_ids: int, max_len: int) -> Retriever:
             SequenceUser(num_ids, s, block),
             lambda u, table, pos, key: full_softmax_loss(u, table, pos).mean(),
         )
-    raise ValueError(f"model {name!r} has no trainable form; trainable: {MODELS[1:]}")
+    trainable = [m for m in MODELS if m != "popularity"]
+    raise ValueError(f"model {name!r} has no trainable form; choose from {trainable}")
