@@ -110,6 +110,7 @@ def cmd_retrieval(args: argparse.Namespace) -> int:
                 cells = []
                 for key in ("HR@5", "HR@10", "HR@20", "NDCG@5", "NDCG@10", "NDCG@20"):
                     v = np.asarray([r[split][key] for r in results])
-                    cells.append(f"{key} {v.mean():.4f}±{v.std():.4f}")
+                    std = v.std(ddof=1) if len(v) > 1 else float("nan")  # as `resctr table`
+                    cells.append(f"{key} {v.mean():.4f}±{std:.4f}")
                 print(f"{name} {model:12} {split:5} " + "  ".join(cells))
     return 0
