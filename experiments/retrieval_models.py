@@ -53,8 +53,8 @@ SETTINGS = {
     # ICLRec's SASRec encoder (salesforce/ICLRec src/main.py defaults): hidden 64, 2 layers,
     # 2 heads, dropout 0.5, max_len 50, Adam lr 1e-3, batch 256.
     "sasrec": Settings(depth=2, num_heads=2, dropout=0.5),
-    # GRU4Rec as S3-Rec / ICLRec ran it as a baseline: one GRU layer of width 64, batch 256, Adam
-    # 1e-3 (GRU4Rec's paper used session-parallel mini-batches and TOP1/BPR losses).
+    # GRU4Rec's encoder (one GRU layer) with ICLRec's shared settings: width 64, batch 256, Adam
+    # 1e-3, max_len 50 (GRU4Rec's paper trains session-parallel mini-batches with TOP1/BPR losses).
     "gru4rec": Settings(depth=1),
 }
 MODELS = tuple(SETTINGS)
