@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "experiments.cli_run",
     "experiments.cli_repro",
     "experiments.cli_launch",
+    "experiments.cli_retrieval",
 )
 
 

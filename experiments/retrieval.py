@@ -1,0 +1,201 @@
+"""Next-item retrieval runs on leave-last-out data (experiments/retrieval_data.py), evaluated
+over the full item set with the user's history excluded (experiments/retrieval_metrics.py).
+
+A run is a folder like a CTR run (experiments/rundir.py): config.json, metrics.jsonl (one row per
+epoch: train loss, valid HR/NDCG), ckpt/ (train state, best parameters and the early-stopping
+counters every epoch, so a killed run resumes where it stopped), result.json. Each epoch is one
+jitted `lax.scan` over shuffled full batches (the ragged remainder is left out of that epoch);
+after it the valid split is ranked on the device. Early stopping on valid NDCG@20 (never on
+test): stop after `patience` epochs without improvement or at `max_epochs`; the test split is
+ranked once, with the best epoch's parameters. Seeds run one after another (on a CPU a vmap of
+seeds costs as much, DESIGN.md); popularity has no parameters and writes its result directly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from experiments import retrieval_models
+from experiments.retrieval_data import NextItemData, Split
+from experiments.retrieval_metrics import hr_ndcg, make_rank_fn
+from experiments.rundir import RunDir
+from experiments.runner import environment
+from experiments.train import TrainState, param_counts
+
+MONITOR = "NDCG@20"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RetrievalConfig:
+    data: str  # the data set's name (the file stem)
+    model: str
+    seed: int = 0
+    max_len: int = 50  # ICLRec's max_seq_length
+    max_epochs: int = 50
+    patience: int = 5  # epochs without a better valid NDCG@20
+    eval_batch: int = 512
+
+    def __post_init__(self):
+        if self.model not in retrieval_models.MODELS:
+            raise ValueError(f"model {self.model!r}; choose from {retrieval_models.MODELS}")
+        if min(self.max_len, self.max_epochs, self.patience, self.eval_batch) < 1:
+            raise ValueError(f"{self}: max_len, max_epochs, patience, eval_batch must be >= 1")
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.data}-{self.model}-seed{self.seed}"
+
+    def to_json(self) -> dict:
+        settings = dataclasses.asdict(retrieval_models.SETTINGS[self.model])
+        return {**dataclasses.asdict(self), "settings": settings}
+
+
+def _device_split(split: Split) -> tuple[jax.Array, jax.Array, jax.Array]:
+    return jnp.asarray(split.hist_NxL), jnp.asarray(split.target_N), jnp.asarray(split.seen_NxM)
+
+
+def evaluate(rank_fn, params, split: Split) -> dict[str, float]:
+    """HR/NDCG@{5,10,20} with seen items excluded, and the same over all items ("all_" keys)."""
+    excluded, everything = rank_fn(params, *_device_split(split))
+    out = hr_ndcg(np.asarray(excluded))
+    return out | {f"all_{k}": v for k, v in hr_ndcg(np.asarray(everything)).items()}
+
+
+def popularity(cfg: RetrievalConfig, data: NextItemData) -> dict:
+    counts_V = jnp.asarray(data.counts_V)
+    rank_fn = make_rank_fn(
+        lambda _, hist_BxL: jnp.broadcast_to(counts_V, (hist_BxL.shape[0], len(counts_V))),
+        cfg.eval_batch,
+    )
+    t0 = time.perf_counter()
+    valid, test = evaluate(rank_fn, None, data.valid), evaluate(rank_fn, None, data.test)
+    return {
+        "status": "ok", "best_epoch": 0, "epochs": 0, "valid": valid, "test": test, "params": {},
+        "train_s": 0.0, "eval_s": time.perf_counter() - t0,
+    }  # fmt: skip
+
+
+def make_epoch_fn(retriever: retrieval_models.Retriever, tx, batch_size: int):
+    """epoch(state, hist_NxL, target_N, key) -> (state, mean loss): one scan, state donated."""
+
+    def step(state: TrainState, batch):
+        hist_BxL, pos_B = batch
+        key = jax.random.fold_in(state.rng, state.step)
+        k_drop, k_loss = jax.random.split(key)
+
+        def loss_fn(params):
+            u_BxE, table_VxE = retriever.module.apply(
+                {"params": params}, hist_BxL, train=True, rngs={"dropout": k_drop}
+            )
+            return retriever.loss(u_BxE, table_VxE, pos_B, k_loss)
+
+        loss, grads = jax.value_and_grad(loss_fn)(state.params)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        return state.replace(step=state.step + 1, params=params, opt_state=opt_state), loss
+
+    def epoch(state, hist_NxL, target_N, key):
+        steps = target_N.shape[0] // batch_size
+        idx_SxB = jax.random.permutation(key, target_N.shape[0])[: steps * batch_size]
+        idx_SxB = idx_SxB.reshape(steps, batch_size)
+        state, loss_S = jax.lax.scan(step, state, (hist_NxL[idx_SxB], target_N[idx_SxB]))
+        return state, loss_S.mean()
+
+    return jax.jit(epoch, donate_argnums=0)
+
+
+def train(cfg: RetrievalConfig, data: NextItemData, rd: RunDir, log=print) -> dict:
+    """Trains (or resumes) one run in its folder; returns the result's metric fields."""
+    s = retrieval_models.SETTINGS[cfg.model]
+    if len(data.train.target_N) < s.batch_size:
+        raise ValueError(
+            f"{cfg.run_id}: {len(data.train.target_N)} train rows, fewer than one batch of "
+            f"{s.batch_size}: use a larger data set"
+        )
+    retriever = retrieval_models.build(cfg.model, data.num_ids, cfg.max_len)
+    tx = optax.adam(s.lr)
+    init_key, rng = jax.random.split(jax.random.PRNGKey(cfg.seed))
+    params = retriever.module.init(init_key, jnp.asarray(data.train.hist_NxL[:2]))["params"]
+    state = TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats={},
+                       opt_state=tx.init(params), rng=rng)  # fmt: skip
+    tree = {"state": state, "best_params": params}
+    meta = {"epoch": 0, "best_epoch": 0, "best_valid": None, "bad_epochs": 0, "train_s": 0.0}
+    restored = rd.restore_latest(tree)
+    if restored is not None:
+        tree, meta = restored
+        log(f"{cfg.run_id}: resumed after epoch {meta['epoch']}")
+    rd.truncate_metrics(meta["epoch"])
+    epoch_fn = make_epoch_fn(retriever, tx, s.batch_size)
+    rank_fn = make_rank_fn(lambda p, hist: _scores(retriever, p, hist), cfg.eval_batch)
+    hist_NxL, target_N = jnp.asarray(data.train.hist_NxL), jnp.asarray(data.train.target_N)
+    while meta["epoch"] < cfg.max_epochs and meta["bad_epochs"] < cfg.patience:
+        epoch = meta["epoch"] + 1
+        t0 = time.perf_counter()
+        key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), epoch)
+        state, loss = epoch_fn(tree["state"], hist_NxL, target_N, key)
+        loss = float(loss)
+        train_s = time.perf_counter() - t0
+        if not np.isfinite(loss):  # recorded, and the other runs go on (as the CTR runner)
+            log(f"{cfg.run_id}: train loss {loss} in epoch {epoch}: diverged")
+            meta = {**meta, "diverged_epoch": epoch}
+            break
+        valid = evaluate(rank_fn, state.params, data.valid)
+        better = meta["best_valid"] is None or valid[MONITOR] > meta["best_valid"][MONITOR]
+        # a copy: the next epoch donates the state's buffers
+        best = jax.tree.map(jnp.copy, state.params) if better else tree["best_params"]
+        tree = {"state": state, "best_params": best}
+        meta = {
+            "epoch": epoch,
+            "best_epoch": epoch if better else meta["best_epoch"],
+            "best_valid": valid if better else meta["best_valid"],
+            "bad_epochs": 0 if better else meta["bad_epochs"] + 1,
+            "train_s": meta["train_s"] + train_s,
+        }
+        row = {"epoch": epoch, "loss": loss, "train_s": train_s, "valid": valid}
+        rd.append_metrics(row | {"eval_s": time.perf_counter() - t0 - train_s})
+        rd.save(epoch, tree, meta)
+        log(f"{cfg.run_id} epoch {epoch}: loss {loss:.4f} valid {MONITOR} {valid[MONITOR]:.4f} "
+            f"HR@20 {valid['HR@20']:.4f} ({train_s:.0f}s train)")  # fmt: skip
+    test = evaluate(rank_fn, tree["best_params"], data.test) if meta["best_epoch"] else None
+    return {"status": "diverged" if "diverged_epoch" in meta else "ok",
+            "diverged_epoch": meta.get("diverged_epoch"),
+            "best_epoch": meta["best_epoch"], "epochs": meta["epoch"],
+            "valid": meta["best_valid"], "test": test, "params": param_counts(tree["best_params"]),
+            "train_s": meta["train_s"]}  # fmt: skip
+
+
+def _scores(retriever: retrieval_models.Retriever, params, hist_BxL):
+    u_BxE, table_VxE = retriever.module.apply({"params": params}, hist_BxL, train=False)
+    return u_BxE @ table_VxE.T
+
+
+def run(cfg: RetrievalConfig, data: NextItemData, workdir: pathlib.Path, log=print) -> dict:
+    """Runs cfg in workdir/run_id unless result.json is there; returns the result."""
+    rd = RunDir(pathlib.Path(workdir) / cfg.run_id)
+    if rd.is_done():
+        return json.loads(rd.result.read_text())
+    holder = rd.lock()
+    if holder is not None:
+        raise RuntimeError(f"{rd.root}: another process trains this run ({holder})")
+    try:
+        rd.start({**cfg.to_json(), "data_info": data.info})
+        t0 = time.perf_counter()
+        fields = popularity(cfg, data) if cfg.model == "popularity" else train(cfg, data, rd, log)
+        result = {
+            "run_id": cfg.run_id, "config": cfg.to_json(), "data_info": data.info,
+            "monitor": f"valid {MONITOR}", **fields,
+            "wall_s": time.perf_counter() - t0,  # this process's part of a resumed run
+            **environment(),
+        }  # fmt: skip
+        rd.write_result(result)
+        return result
+    finally:
+        rd.close()

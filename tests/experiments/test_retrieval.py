@@ -1,0 +1,137 @@
+"""Retrieval runs: the leave-last-out split, popularity's known answer, a planted next-item rule
+the sequential model must learn, kill-and-resume, and the command line's errors."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from experiments import cli, retrieval, retrieval_models
+from experiments.retrieval_data import from_sequences, load
+
+# train parts (items[:-2]) count 5:3, 6:3, 8:2, 7:1, 9:0 -> new ids 5:2, 6:3, 8:4, 7:5, 9:6
+HAND_MADE = [[5, 6, 7, 8, 9], [5, 6, 8, 7, 9], [5, 8, 6, 9, 7]]
+
+
+def test_split_and_relabel_by_train_popularity():
+    d = from_sequences(HAND_MADE, max_len=2)
+    np.testing.assert_array_equal(d.counts_V, [0, 0, 3, 3, 2, 1, 0])
+    np.testing.assert_array_equal(d.train.hist_NxL[:2], [[2, 0], [2, 3]])  # [5] -> 6, [5, 6] -> 7
+    np.testing.assert_array_equal(d.train.target_N[:2], [3, 5])
+    np.testing.assert_array_equal(d.valid.hist_NxL[0], [3, 5])  # the last max_len=2 of 5, 6, 7
+    np.testing.assert_array_equal(d.valid.seen_NxM[0], [2, 3, 5])  # the whole history
+    np.testing.assert_array_equal(d.test.target_N, [6, 6, 5])
+    np.testing.assert_array_equal(d.test.seen_NxM[2], [2, 4, 3, 6])
+
+
+def test_popularity_known_answer():
+    d = from_sequences(HAND_MADE)
+    r = retrieval.popularity(retrieval.RetrievalConfig(data="hand", model="popularity"), d)
+    # valid, seen removed: targets 8, 7 rank first, 9 second (behind 7); over all items 8, 7, 9
+    # rank 2, 3, 4 behind 5, 6 (, 8 (, 7)).
+    assert r["valid"]["NDCG@5"] == pytest.approx((2 + 1 / np.log2(3)) / 3)
+    assert r["valid"]["all_NDCG@5"] == pytest.approx((1 / 2 + 1 / np.log2(5) + 1 / np.log2(6)) / 3)
+    assert r["test"]["NDCG@5"] == pytest.approx(1.0)
+    assert r["valid"]["HR@5"] == r["test"]["HR@5"] == 1.0
+
+
+def planted(users=400, items=30, length=8, seed=0):
+    """Every next item is the previous one + 1 (mod items)."""
+    starts = np.random.default_rng(seed).integers(0, items, users)
+    return from_sequences([[(s + i) % items for i in range(length)] for s in starts], max_len=5)
+
+
+@pytest.mark.slow  # 10 s; sasrec's (dropout 0.5) took 90 s, so it is not in the suite
+def test_gru4rec_learns_a_planted_next_item_rule(tmp_path):
+    cfg = retrieval.RetrievalConfig(data="planted", model="gru4rec", max_epochs=30, patience=30)
+    r = retrieval.run(cfg, planted(), tmp_path, log=lambda _: None)
+    assert r["test"]["HR@5"] == 1.0 and r["test"]["NDCG@5"] > 0.95  # ~ HR@1 = 1
+    assert r["test"]["NDCG@5"] > r["test"]["all_NDCG@5"] - 1e-9  # excluding seen never hurts
+
+
+@pytest.mark.slow
+def test_youtube_dnn_retrieves_the_users_cluster(tmp_path):
+    """Each user buys 6 of the 8 items of one cluster: with the history excluded, the cluster's
+    2 unseen items must rank in the top 5 (the mean of the history names the cluster)."""
+    rng = np.random.default_rng(0)
+    seqs = [list(8 * c + rng.permutation(8)[:6]) for c in rng.integers(0, 6, 600)]
+    cfg = retrieval.RetrievalConfig(data="clusters", model="youtube_dnn", max_epochs=10)
+    r = retrieval.run(cfg, from_sequences(seqs), tmp_path, log=lambda _: None)
+    assert r["test"]["HR@5"] == 1.0 and r["test"]["all_HR@5"] < 0.9
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path):
+    data = planted(users=300)
+    quiet = dict(log=lambda _: None)
+    full = retrieval.run(
+        retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=3),
+        data,
+        tmp_path / "a",
+        **quiet,
+    )
+    two = retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=2)
+    retrieval.run(two, data, tmp_path / "b", **quiet)
+    (tmp_path / "b" / two.run_id / "result.json").unlink()  # as if killed after epoch 2
+    again = retrieval.run(
+        retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=3),
+        data,
+        tmp_path / "b",
+        **quiet,
+    )
+    assert again["test"] == full["test"] and again["valid"] == full["valid"]
+    rows = (tmp_path / "b" / two.run_id / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(r)["epoch"] for r in rows] == [1, 2, 3]
+
+
+def test_a_diverging_run_is_recorded(tmp_path, monkeypatch):
+    bad = dataclasses.replace(retrieval_models.SETTINGS["gru4rec"], lr=1e38)
+    monkeypatch.setitem(retrieval_models.SETTINGS, "gru4rec", bad)
+    cfg = retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=3)
+    r = retrieval.run(cfg, planted(users=100), tmp_path, log=lambda _: None)
+    assert r["status"] == "diverged" and r["diverged_epoch"] == r["epochs"] + 1 <= 3
+    assert (tmp_path / cfg.run_id / "result.json").exists()
+
+
+def test_cli_names_the_choices(tmp_path):
+    (tmp_path / "Beauty.txt").write_text("u 1 2 3\n")
+    base = ["retrieval", "--manual-dir", str(tmp_path), "--workdir", str(tmp_path / "runs")]
+    with pytest.raises(SystemExit, match=r"--model \['bert'\]: choose from \['popularity'"):
+        cli.main([*base, "--data", "Beauty", "--model", "bert"])
+    with pytest.raises(
+        SystemExit, match=r"--data Yelp: .*Yelp.txt does not exist.*holds \['Beauty'\]"
+    ):
+        cli.main([*base, "--data", "Yelp", "--model", "popularity"])
+    with pytest.raises(SystemExit, match=r"--seeds '0,x'"):
+        cli.main([*base, "--data", "Beauty", "--model", "popularity", "--seeds", "0,x"])
+    with pytest.raises(SystemExit, match="--manual-dir .*: not a folder"):
+        cli.main(
+            [
+                *base[:1],
+                "--manual-dir",
+                str(tmp_path / "no"),
+                "--data",
+                "B",
+                "--model",
+                "popularity",
+            ]
+        )
+
+
+def test_iclrec_beauty_split(shared_data):
+    d = load(shared_data / "sequence_samples" / "amazon_seq_iclrec" / "Beauty.txt")
+    assert (d.info["users"], d.info["items"], d.info["interactions"]) == (22363, 12101, 198502)
+    assert len(d.train.target_N) == 198502 - 3 * 22363  # every prefix of items[:-2]
+    assert d.num_ids == 12101 + 2 and d.counts_V[2] == d.counts_V.max()
+    # the whole history is removed from the ranking; no Beauty target repeats its history
+    assert not (d.test.seen_NxM == d.test.target_N[:, None]).any()
+
+
+def test_cli_writes_run_folders_and_prints_the_table(tmp_path, capsys):
+    lines = [" ".join(map(str, [u, *s])) for u, s in enumerate(HAND_MADE)]
+    (tmp_path / "Beauty.txt").write_text("\n".join(lines) + "\n")
+    argv = ["retrieval", "--manual-dir", str(tmp_path), "--workdir", str(tmp_path / "runs")]
+    assert cli.main([*argv, "--data", "Beauty", "--model", "popularity", "--seeds", "0,1"]) == 0
+    assert (tmp_path / "runs" / "Beauty-popularity-seed1" / "result.json").exists()
+    out = capsys.readouterr().out
+    assert "Beauty popularity   valid HR@5 1.0000±0.0000" in out
