@@ -474,13 +474,15 @@ def seq_amazon(data=(AMAZON_BEAUTY, AMAZON_TOYS), models=SEQ_MODELS) -> list[Run
 
 
 # DIEN's candidate causes of trailing DIN (issue 20), one change each from seq_amazon's DIEN
+# DIEN's candidate causes of trailing DIN (issue 20), one change each from seq_amazon's DIEN,
+# in the order they run (a stopped sweep has the first ones)
 DIEN_VARIANTS = (
     {},
     {"aux_negatives": "items"},  # the paper's negatives: the item set, not the batch
-    {"gru_type": "agru"},  # the paper's ablation of the interest-evolving GRU (its table 5)
-    {"gru_type": "aigru"},
-    {"gru_hidden": 64},  # GRU width 16 -> 64
     {"aux_coef": 0.0},  # the aux-loss weight: off (the paper's "w/o aux" row)
+    {"gru_type": "agru"},  # the paper's ablation of the interest-evolving GRU (its table 5)
+    {"gru_hidden": 64},  # GRU width 16 -> 64
+    {"gru_type": "aigru"},
 )
 
 
