@@ -473,7 +473,6 @@ def seq_amazon(data=(AMAZON_BEAUTY, AMAZON_TOYS), models=SEQ_MODELS) -> list[Run
     return [seq_run(d, m, s, "seq_amazon") for d in data for m in models for s in SEQ_SEEDS]
 
 
-# DIEN's candidate causes of trailing DIN (issue 20), one change each from seq_amazon's DIEN
 # DIEN's candidate causes of trailing DIN (issue 20), one change each from seq_amazon's DIEN,
 # in the order they run (a stopped sweep has the first ones)
 DIEN_VARIANTS = (
