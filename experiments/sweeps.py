@@ -482,6 +482,7 @@ DIEN_VARIANTS = (
     {"gru_type": "agru"},  # the paper's ablation of the interest-evolving GRU (its table 5)
     {"gru_hidden": 64},  # GRU width 16 -> 64
     {"gru_type": "aigru"},
+    {"aux_coef": 0.1},  # the aux-loss weight between off and the paper's 1
 )
 
 
