@@ -479,7 +479,7 @@ DIEN_VARIANTS = (
     {},
     {"aux_negatives": "items"},  # the paper's negatives: the item set, not the batch
     {"aux_coef": 0.0},  # the aux-loss weight: off (the paper's "w/o aux" row)
-    {"gru_type": "agru"},  # the paper's ablation of the interest-evolving GRU (its table 5)
+    {"gru_type": "agru"},  # the paper's ablation of the interest-evolving GRU
     {"gru_hidden": 64},  # GRU width 16 -> 64
     {"gru_type": "aigru"},
     {"aux_coef": 0.1},  # the aux-loss weight between off and the paper's 1
