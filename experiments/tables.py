@@ -3,9 +3,15 @@
 The baseline is `identity` (the ResNet shortcut) when the sweep has it, else `none`; a sweep
 that asks whether any family beats the published architecture names `none` in
 experiments.sweeps.BASELINES (a sweep file: BASELINE), and `baseline=` overrides both. In a
-sweep over normalization (`norm_frappe`) it is the unnormalized tower of the same family. The
-difference to it is paired by seed (same seed = same data order and init draw) and tested with
-a paired t-test over seeds (scipy.stats.ttest_rel).
+sweep over normalization (`norm_frappe`) it is the unnormalized tower of the same family. A
+baseline that names a model (`din` for seq_amazon) compares models instead: every row is paired
+with that model on the same data set and family. The difference to the baseline is paired by
+seed (same seed = same data order and init draw) and tested with a paired t-test over seeds
+(scipy.stats.ttest_rel).
+
+Rows split by data set (`data`: the raw file's stem, else the data set's name) when a sweep
+runs several, and by `variant` (the model options that are not columns of their own) when a
+sweep runs one model with several option sets (dien_amazon's DIEN variants).
 """
 
 from __future__ import annotations
@@ -18,6 +24,12 @@ import pandas as pd
 from scipy import stats
 
 MIN_TESTED_DIFF = 1e-5
+OWN_COLUMNS = ("hidden", "depth", "norm", "norm_position", "head")  # options shown apart
+
+
+def variant(options: dict) -> str:
+    """The model options that have no column of their own, as `key=value` (sorted)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(options.items()) if k not in OWN_COLUMNS)
 
 
 def load_results(workdir: str | pathlib.Path) -> pd.DataFrame:
@@ -29,11 +41,14 @@ def load_results(workdir: str | pathlib.Path) -> pd.DataFrame:
         hidden = options.get("hidden")
         # a model run with several heads (gbdt_lr's lr/fm) gets one row per head
         model = cfg["model"]["name"] + (f":{options['head']}" if "head" in options else "")
+        data = cfg.get("data", {})
         row = {
             "run_id": r["run_id"],
             "sweep": cfg.get("sweep", ""),
             "path": str(path.parent),
+            "data": pathlib.Path(data.get("options", {}).get("file") or data.get("name", "")).stem,
             "model": model,
+            "variant": variant(options),
             "family": cfg["connection"]["name"],
             # sequence encoders stack `depth` blocks; towers are as deep as their hidden list
             "depth": options.get("depth", len(hidden) if hidden is not None else 0),
@@ -63,20 +78,32 @@ def single_sweep(df: pd.DataFrame) -> str | None:
 def summarize(
     df: pd.DataFrame, metric: str | None = None, baseline: str | None = None
 ) -> tuple[pd.DataFrame, str]:
-    """(one row per model x family [x depth], the metric used: test AUC when every run has it).
-    `baseline`: the family (or, in a normalization sweep, the norm) each row is paired with."""
+    """(one row per model x family [x data, depth, variant], the metric used: test AUC when every
+    run has it). `baseline`: the family (in a normalization sweep, the norm; or a model) each row
+    is paired with."""
     from experiments.sweeps import BASELINES
 
     if metric is None:
         metric = "test_auc" if "test_auc" in df and df["test_auc"].notna().all() else "valid_auc"
-    axes = [k for k in ("depth", "norm", "norm_position") if df[k].nunique() > 1]
+    named = BASELINES.get(single_sweep(df))
+    if (baseline or named) in set(df["model"]):  # models compared with each other
+        along, baseline = "model", baseline or named
+        # a model's depth and options make it that model: columns only where one model varies
+        axes = ["data"] if df["data"].nunique() > 1 else []
+        axes += [k for k in ("depth", "variant") if df.groupby("model")[k].nunique().max() > 1]
+        paired_on = ["family", "data"]
+    else:
+        axes = [k for k in ("data", "depth", "norm", "norm_position") if df[k].nunique() > 1]
+        # a variant is a model's own option set: a column only where one model has several
+        if df.groupby("model")["variant"].nunique().max() > 1:
+            axes.append("variant")
+        # the axis a row is compared along: normalization when the sweep varies it, else family
+        along = "norm" if "norm" in axes else "family"
+        paired_on = [k for k in ("model", "family", *axes) if k not in (along, "norm_position")]
+        if baseline is None:
+            default = "identity" if "identity" in set(df["family"]) else "none"
+            baseline = "none" if along == "norm" else named or default
     keys = ["model", "family", *axes]
-    # the axis a row is compared along: normalization when the sweep varies it, else the family
-    along = "norm" if "norm" in axes else "family"
-    if baseline is None:
-        named = BASELINES.get(single_sweep(df))
-        default = "identity" if "identity" in set(df["family"]) else "none"
-        baseline = "none" if along == "norm" else named or default
     if baseline not in set(df[along]):
         raise ValueError(f"baseline {baseline!r} is not a {along} of these runs; choose from "
                          f"{sorted(set(df[along]))}")  # fmt: skip
@@ -91,7 +118,7 @@ def summarize(
             "std": vals.std(ddof=1) if len(vals) > 1 else np.nan,
         }
         row["diverged"] = int((g["status"] == "diverged").sum())
-        same = [df[k] == row[k] for k in keys if k not in (along, "norm_position")]
+        same = [df[k] == g[k].iloc[0] for k in paired_on]
         base = df[(df[along] == baseline) & np.logical_and.reduce(same)]
         paired = g.merge(base, on="seed", suffixes=("", "_base"))
         diff = paired[metric] - paired[f"{metric}_base"]
@@ -124,7 +151,11 @@ def table_cells(table: pd.DataFrame, metric: str) -> tuple[list[str], list[list[
     """(column titles, rows of formatted cells): the one formatting of a summary table, shared
     by the Markdown of `resctr table` and the HTML of `resctr report`."""
     diff_col = next(c for c in table.columns if c.startswith("diff_vs_"))
-    keys = [c for c in ("model", "family", "depth", "norm", "norm_position") if c in table]
+    keys = [
+        c
+        for c in ("data", "model", "variant", "family", "depth", "norm", "norm_position")
+        if c in table
+    ]
     head = keys + [f"{metric} (mean ± std)", "n", diff_col, "p (paired t)", "diverged"]
     ref = "ref_auc" in table
     if ref:

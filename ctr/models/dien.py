@@ -11,10 +11,15 @@ every layer of the output tower. (Before the residual-stream contract the AUGRU'
 the behaviour embeddings e as an earlier state; only `dense` read it.)
 
 Auxiliary loss: with train=True and aux_coef > 0 the model sows aux_coef · L_aux into "losses"
-as `aux_loss`. Negatives are drawn uniformly from the batch's real history behaviours (the paper
-samples from the item set; in-batch behaviours follow the item popularity), with the "sample"
-rng if the caller passes one, else the "dropout" rng. The mean runs over real (b, t) pairs rather
-than the paper's per-user sum.
+as `aux_loss`, drawing negatives with the "sample" rng if the caller passes one, else the
+"dropout" rng. `aux_negatives="batch"` (default) draws them uniformly from the batch's real
+history behaviours, so they follow the item popularity; `"items"` draws them as the paper does,
+uniformly from the item set (ids above OOV) except the positive next behaviour. The mean runs
+over real (b, t) pairs rather than the paper's per-user sum.
+
+Options for the DIEN-vs-DIN study (issue 20): `gru_type` augru | agru | aigru (the paper's
+ablation, ctr.layers.augru), `gru_hidden` (width of both GRUs; None = the embedding width E; the
+residual branches project back to E), `aux_coef` (the paper's α) and `aux_negatives`.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from ctr.features import FeatureSpec
+from ctr.features import OOV_ID, FeatureSpec
 from ctr.layers.augru import AUGRU
 from ctr.layers.sequence import (
     BehaviourEmbedding,
     ResidualRecurrentStack,
+    behaviour_fields,
     last_valid,
     output_init,
 )
@@ -59,6 +65,22 @@ def in_batch_negatives(key, hist_BxLxE, mask_BxL, num: int) -> jax.Array:
     return hist_BxLxE.reshape(b * length, e)[idx_BxN]
 
 
+def item_set_negatives(key, pos_ids_BxN: jax.Array, vocab_size: int) -> jax.Array:
+    """Ids drawn uniformly from the item set {OOV_ID + 1, ..., vocab_size - 1} without the
+    positive: a draw from one id fewer, shifted up by one at or above the positive. (A position
+    whose positive is PAD or OOV, never a real aux pair, draws from the ids above OOV_ID + 1.)"""
+    first = OOV_ID + 1
+    if vocab_size - first < 2:
+        raise ValueError(
+            f"item-set negatives need >= 2 real items; the vocabulary has {vocab_size}"
+        )
+    r = jax.random.randint(key, pos_ids_BxN.shape, first, vocab_size - 1)
+    return jnp.where(r >= pos_ids_BxN, r + 1, r)
+
+
+NEGATIVES = ("batch", "items")
+
+
 class DIEN(nn.Module):
     spec: FeatureSpec
     connection: ConnectionFactory
@@ -68,13 +90,24 @@ class DIEN(nn.Module):
     dropout: float = 0.0
     batch_norm: bool = False
     aux_coef: float = 1.0
+    aux_negatives: str = "batch"
+    gru_type: str = "augru"
+    gru_hidden: int | None = None
     zero_init: bool = True
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
-        beh = BehaviourEmbedding(self.spec, self.embedding_dim, name="behaviour")(batch)
+        if self.aux_negatives not in NEGATIVES:
+            raise ValueError(f"aux_negatives={self.aux_negatives!r}; choose from {NEGATIVES}")
+        embed = BehaviourEmbedding(self.spec, self.embedding_dim, name="behaviour")
+        beh = embed(batch)
         extractor = ResidualRecurrentStack(
-            "gru", self.connection, depth=1, zero_init=self.zero_init, name="extractor"
+            "gru",
+            self.connection,
+            depth=1,
+            hidden=self.gru_hidden,
+            zero_init=self.zero_init,
+            name="extractor",
         )
         h_BxLxE = extractor(beh.hist_BxLxE, beh.mask_BxL, train=train)
         if train and self.aux_coef > 0 and h_BxLxE.shape[1] > 1:
@@ -82,13 +115,16 @@ class DIEN(nn.Module):
             real_BxL = beh.mask_BxL  # padding rows of a ragged batch give no pairs, no negatives
             if "mask" in batch:
                 real_BxL = real_BxL & (batch["mask"][:, None] > 0)
-            neg = in_batch_negatives(key, beh.hist_BxLxE, real_BxL, h_BxLxE.shape[1] - 1)
+            if self.aux_negatives == "items":
+                neg = self._item_set_negatives(key, embed, batch)
+            else:
+                neg = in_batch_negatives(key, beh.hist_BxLxE, real_BxL, h_BxLxE.shape[1] - 1)
             aux = auxiliary_loss(h_BxLxE[:, :-1], beh.hist_BxLxE[:, 1:], neg, real_BxL[:, 1:])
             self.sow("losses", "aux_loss", self.aux_coef * aux)
 
         a_BxL = BilinearAttention(name="attention")(h_BxLxE, beh.target_BxE, beh.mask_BxL)
         width = h_BxLxE.shape[-1]
-        augru = AUGRU(width, name="augru")
+        augru = AUGRU(self.gru_hidden or width, self.gru_type, name="augru")
         init = output_init(self.connection, self.zero_init)
         out = nn.Dense(width, kernel_init=init, name="out_evolve")
         evolved_BxLxE = residual_stack(
@@ -112,3 +148,15 @@ class DIEN(nn.Module):
             name="tower",
         )
         return tower(x, train=train, mask_B=batch.get("mask"))[:, 0]
+
+    def _item_set_negatives(self, key, embed: BehaviourEmbedding, batch) -> jax.Array:
+        """Embeddings (B, L-1, E) of item-set negatives for the next behaviours 2..L."""
+        pairs = behaviour_fields(self.spec)
+        if len(pairs) != 1:
+            raise ValueError(
+                "aux_negatives='items' draws ids of one behaviour field; this spec has "
+                f"{[s.name for s, _ in pairs]}: use aux_negatives='batch'"
+            )
+        seq = pairs[0][0]
+        neg_ids = item_set_negatives(key, batch[seq.name][:, 1:], seq.vocab_size)
+        return jnp.take(embed.table(seq.table), neg_ids, axis=0)
