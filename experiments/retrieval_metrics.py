@@ -1,5 +1,7 @@
 """Full-catalogue ranking metrics for next-item retrieval: HR@K and NDCG@K, one target per row.
 
+The rank and the metrics are ctr.layers.sampled_softmax's (`target_ranks`, `hit_rate_ndcg`,
+which YouTube DNN's `candidate_metrics` also uses):
 rank = #{items j scoring above the target} + #{items j < target scoring equal to it}
 (ties are broken by item id, i.e. by train popularity, never in the target's favour);
 HR@K = mean[rank < K], NDCG@K = mean[(rank < K) / log2(rank + 2)] (the ideal DCG of one
@@ -21,33 +23,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ctr.layers.sampled_softmax import FIRST_ID
+from ctr.layers.sampled_softmax import hit_rate_ndcg, target_ranks
 
 KS = (5, 10, 20)
 
 
-def target_ranks(
-    scores_BxV: jax.Array, target_B: jax.Array, seen_BxM: jax.Array | None = None
-) -> jax.Array:
-    """0-based rank of each target among the items, seen items (PAD entries ignored) removed."""
-    b, v = scores_BxV.shape
-    s_BxV = scores_BxV.at[:, :FIRST_ID].set(-jnp.inf)
-    if seen_BxM is not None:
-        s_BxV = s_BxV.at[jnp.arange(b)[:, None], seen_BxM].set(-jnp.inf)  # PAD hits column 0
-    t_Bx1 = jnp.take_along_axis(s_BxV, target_B[:, None], axis=1)
-    before_BxV = jnp.arange(v)[None] < target_B[:, None]
-    rank_B = ((s_BxV > t_Bx1) | ((s_BxV == t_Bx1) & before_BxV)).sum(axis=1)
-    return jnp.where(jnp.isfinite(t_Bx1[:, 0]), rank_B, v).astype(jnp.int32)
-
-
 def hr_ndcg(rank_N: np.ndarray, ks: tuple[int, ...] = KS) -> dict[str, float]:
     """{"HR@k", "NDCG@k"} for each k from 0-based ranks."""
-    rank_N = np.asarray(rank_N, np.float64)
     out = {}
     for k in ks:
-        hit = rank_N < k
-        out[f"HR@{k}"] = float(hit.mean())
-        out[f"NDCG@{k}"] = float(np.where(hit, 1.0 / np.log2(rank_N + 2.0), 0.0).mean())
+        hr, ndcg = hit_rate_ndcg(jnp.asarray(rank_N), k)
+        out[f"HR@{k}"], out[f"NDCG@{k}"] = float(hr), float(ndcg)
     return out
 
 

@@ -1,6 +1,8 @@
 """Sampled softmax with logQ correction (Bengio & Senécal 2008; Jean et al. 2015) for candidate
 generation (Covington et al. 2016, "Deep Neural Networks for YouTube Recommendations", sec. 3),
-and the retrieval metrics recall@K / NDCG@K.
+and the retrieval metrics recall@K (HR@K) / NDCG@K: a target's 0-based rank among the item ids
+[2, V) is the number of items scoring above it plus the number of lower ids scoring equal
+(ties broken by id, never in the target's favour), with a user's seen items optionally removed.
 
 Full softmax over V items: loss = -s_pos + log sum_j exp(s_j), s_j = <u, v_j>.
 Sampled: S negatives drawn from q (with replacement); each negative logit is corrected by
@@ -67,14 +69,27 @@ def full_softmax_loss(user_BxD: jax.Array, table_VxD: jax.Array, pos_B: jax.Arra
     return jax.nn.logsumexp(s_BxV, axis=1) - s_pos_B
 
 
-def recall_ndcg_at_k(scores_BxV: jax.Array, target_B: jax.Array, k: int) -> tuple[float, float]:
-    """Recall@K and NDCG@K with one relevant item per row, ranked among ids [2, V).
+def target_ranks(
+    scores_BxV: jax.Array, target_B: jax.Array, seen_BxM: jax.Array | None = None
+) -> jax.Array:
+    """0-based rank of each target among the items, seen items (PAD entries ignored) removed."""
+    b, v = scores_BxV.shape
+    s_BxV = scores_BxV.at[:, :FIRST_ID].set(-jnp.inf)
+    if seen_BxM is not None:
+        s_BxV = s_BxV.at[jnp.arange(b)[:, None], seen_BxM].set(-jnp.inf)  # PAD hits column 0
+    t_Bx1 = jnp.take_along_axis(s_BxV, target_B[:, None], axis=1)
+    before_BxV = jnp.arange(v)[None] < target_B[:, None]
+    rank_B = ((s_BxV > t_Bx1) | ((s_BxV == t_Bx1) & before_BxV)).sum(axis=1)
+    return jnp.where(jnp.isfinite(t_Bx1[:, 0]), rank_B, v).astype(jnp.int32)
 
-    rank = number of items scoring strictly higher than the target (ties favour the target);
-    recall@K = mean[rank < K], NDCG@K = mean[(rank < K) / log2(rank + 2)].
-    """
-    items_BxV = scores_BxV.at[:, :FIRST_ID].set(-jnp.inf)
-    t_B = jnp.take_along_axis(items_BxV, target_B[:, None], axis=1)
-    rank_B = (items_BxV > t_B).sum(axis=1)
+
+def hit_rate_ndcg(rank_B: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
+    """HR@K = mean[rank < K], NDCG@K = mean[(rank < K) / log2(rank + 2)] from 0-based ranks
+    (one relevant item per row: its ideal DCG is 1)."""
     hit_B = rank_B < k
     return hit_B.mean(), jnp.where(hit_B, 1.0 / jnp.log2(rank_B + 2.0), 0.0).mean()
+
+
+def recall_ndcg_at_k(scores_BxV: jax.Array, target_B: jax.Array, k: int) -> tuple[float, float]:
+    """Recall@K (= HR@K) and NDCG@K of each row's target among the item ids [2, V)."""
+    return hit_rate_ndcg(target_ranks(scores_BxV, target_B), k)
