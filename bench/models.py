@@ -25,6 +25,7 @@ import jax
 import numpy as np
 
 import ctr.datasets
+import resnets
 from ctr.datasets.device import put_on_device
 from ctr.datasets.gbdt import prepare_for_model
 from ctr.models import MODELS
@@ -42,11 +43,11 @@ SWEEPS = ("bars_frappe", "gbdt_frappe", "seq_amazon", "seq_wrappers")
 
 
 def config(name: str) -> RunConfig:
-    """The plain (`none`) config a run of `name` uses in the first of SWEEPS that has it; a
+    """The plain-family config a run of `name` uses in the first of SWEEPS that has it; a
     sequence model no sweep runs gets seq_amazon's data and training settings."""
     for sweep in SWEEPS:
         for c in sweeps.SWEEPS[sweep]():
-            if c.model.name == name and c.connection.name == "none":
+            if c.model.name == name and resnets.CONNECTIONS[c.connection.name].plain:
                 return c
     return RunConfig(
         data=sweeps.AMAZON_BEAUTY,
