@@ -11,11 +11,10 @@ import argparse
 import time
 
 import jax
-import numpy as np
 
 import ctr.datasets
 from experiments import train
-from experiments.protocol import model_columns
+from experiments.protocol import init_sample
 from experiments.sweeps import bars_run
 
 
@@ -32,8 +31,7 @@ def main() -> None:
                     help="one mode per process: its first model pays the warm-up")  # fmt: skip
     args = ap.parse_args()
     spec, splits = ctr.datasets.load("synthetic", rows=1000, num_fields=10, vocab=500)
-    sample = {c: np.asarray(splits["train"][c][:2]) for c in model_columns(spec)}
-    sample["mask"] = np.ones(2, np.float32)
+    sample = init_sample(spec, splits["train"])
     print(f"{args.mode} init on {jax.devices()[0].platform}")
     for name in args.models.split(","):
         cfg = bars_run(name, "none", 0, sweep="init")

@@ -31,7 +31,7 @@ from ctr.datasets.gbdt import prepare_for_model
 from ctr.models import MODELS
 from experiments import sweeps, train
 from experiments.configs import ConnectionConfig, ModelConfig, RunConfig
-from experiments.protocol import model_columns
+from experiments.protocol import init_sample, model_columns
 
 SHARED = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 FRAPPE = SHARED / "frappe" / "frappe_x1"
@@ -78,8 +78,7 @@ def measure(cfg: RunConfig, spec, splits, steps: int) -> dict:
     train_split = splits["train"]
     data = put_on_device({c: np.resize(train_split[c], (rows, *train_split[c].shape[1:]))
                           for c in cols})  # fmt: skip
-    sample = {c: np.asarray(train_split[c][:2]) for c in cols}
-    sample["mask"] = np.ones(2, np.float32)
+    sample = init_sample(spec, train_split)
     model = train.build_model(cfg, spec)
     tx = train.make_optimizer(cfg.train, spec)
     t0 = time.perf_counter()

@@ -79,6 +79,13 @@ def model_columns(spec: FeatureSpec) -> list[str]:
     return [f.name for f in spec.fields] + [spec.label]
 
 
+def init_sample(spec: FeatureSpec, split: dict) -> dict:
+    """Two rows of `split` in a train batch's layout (mask included): what init traces."""
+    sample = {c: np.asarray(split[c][:2]) for c in model_columns(spec)}
+    sample["mask"] = np.ones(2, np.float32)
+    return sample
+
+
 def train_runs(
     cfgs: list[RunConfig],
     dirs: list[RunDir],
@@ -103,11 +110,10 @@ def train_runs(
     rows = max(len(splits[s][spec.label]) for s in evals)
     data = {s: place({c: _pad(splits[s][c], rows) for c in cols}, "data") for s in evals}
     data["train"] = place({c: splits["train"][c] for c in cols}, "data")
-    sample = {c: np.asarray(splits["train"][c][:2]) for c in cols}
-    sample["mask"] = np.ones(2, np.float32)
+    sample = init_sample(spec, splits["train"])
     init_program = train.make_init_fn(model, tx, sample, cfg0.model.init)
     init = lambda key: jax.device_get(init_program(key))  # noqa: E731
-    state_shape = jax.eval_shape(lambda: train.init_state(model, tx, jax.random.PRNGKey(0), sample))
+    state_shape = jax.eval_shape(init_program, jax.random.PRNGKey(0))  # its trace is reused
     abstract = {"state": state_shape, "best": state_shape}
 
     groups: dict[int, list] = {}
