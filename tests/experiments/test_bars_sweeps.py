@@ -60,3 +60,19 @@ def test_table_adds_the_published_auc_and_the_split_label(tmp_path):
     assert row.rstrip(" |").endswith("0.9356 | +0.0030")
     with pytest.raises(ValueError, match="unknown reference"):
         write_table(tmp_path, reference="nope")
+
+
+def test_wrapper_sweeps_are_the_full_grid_and_its_cpu_subset():
+    """Issue 20's grid: 3 encoders x 8 families x depths 1-8 x 3 seeds; the CPU subset is its
+    depth-1 and depth-4 part, each encoder's runs together (a stopped sweep holds whole ones)."""
+    full, cpu = sweeps.seq_wrappers(), sweeps.seq_wrappers_cpu()
+
+    def cells(runs):
+        return {(c.model.name, c.model.options["depth"], c.connection.name, c.seed) for c in runs}
+
+    assert len(full) == len(cells(full)) == 3 * 8 * 4 * 3
+    assert {c.connection.name for c in full} == set(sweeps.WRAPPER_FAMILIES)
+    assert cells(cpu) == {cell for cell in cells(full) if cell[1] in (1, 4)}
+    encoders = [c.model.name for c in cpu]
+    assert encoders == sorted(encoders, key=sweeps.WRAPPER_ENCODERS.index)
+    assert {c.data for c in full} == {sweeps.AMAZON_BEAUTY}
