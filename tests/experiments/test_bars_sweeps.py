@@ -75,4 +75,4 @@ def test_wrapper_sweeps_are_the_full_grid_and_its_cpu_subset():
     assert cells(cpu) == {cell for cell in cells(full) if cell[1] in (1, 4)}
     encoders = [c.model.name for c in cpu]
     assert encoders == sorted(encoders, key=sweeps.WRAPPER_ENCODERS.index)
-    assert {c.data for c in full} == {sweeps.AMAZON_BEAUTY}
+    assert all(c.data == sweeps.AMAZON_BEAUTY for c in full)
