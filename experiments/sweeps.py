@@ -510,22 +510,12 @@ def seq_wrappers(
     (Amazon Beauty, 3 seeds, paired against identity). Ordered encoder by encoder, so a
     stopped sweep holds complete encoders."""
     return [
-        RunConfig(
-            data=AMAZON_BEAUTY,
-            model=ModelConfig(name=m, options={"depth": depth}, embedding_dim=16),
-            connection=ConnectionConfig(
-                name=f, options=family_options(f, widths_differ=True, dag_group=40)
-            ),
-            train=SEQ_TRAIN,
-            seed=s,
-            sweep=sweep,
-        )
+        run
         for m in models
         for depth in depths
-        for f in WRAPPER_FAMILIES
-        if compatible(m, f)
-        for s in SEQ_SEEDS
-    ]
+        for run in grid([m], WRAPPER_FAMILIES, SEQ_SEEDS, data=AMAZON_BEAUTY, train=SEQ_TRAIN,
+                        model_options={m: {"depth": depth}}, embedding_dim=16, sweep=sweep)
+    ]  # fmt: skip
 
 
 def seq_wrappers_cpu() -> list[RunConfig]:
