@@ -4,11 +4,19 @@ over the full item set with the user's history excluded (experiments/retrieval_m
 A run is a folder like a CTR run (experiments/rundir.py): config.json, metrics.jsonl (one row per
 epoch: train loss, valid HR/NDCG), ckpt/ (train state, best parameters and the early-stopping
 counters every epoch, so a killed run resumes where it stopped), result.json. Each epoch is one
-jitted `lax.scan` over shuffled full batches (the ragged remainder is left out of that epoch);
-after it the valid split is ranked on the device. Early stopping on valid NDCG@20 (never on
-test): stop after `patience` epochs without improvement or at `max_epochs`; the test split is
-ranked once, with the best epoch's parameters. Seeds run one after another (on a CPU a vmap of
-seeds costs as much, DESIGN.md); popularity has no parameters and writes its result directly.
+jitted `lax.scan` over full batches of the train rows in the model's form (Settings.rows; the
+ragged remainder is left out of that epoch); after it the valid split is ranked on the device.
+Prefix rows are shuffled uniformly. Sequence rows (one per user, a target at each real position)
+are dealt into *stratified* batches: rows sorted by their number of targets form strata of S =
+#batches rows, and each batch takes one random row of every stratum, so every batch holds about
+the mean number of targets and at most a fixed bound P of them (`target_bound`). The loss then
+runs its softmax over the items on P gathered positions instead of batch * max_len (8x fewer on
+Beauty, whose mean train sequence is 5.7 items of max_len 50).
+
+Early stopping on valid NDCG@20 (never on test): stop after `patience` epochs without
+improvement or at `max_epochs`; the test split is ranked once, with the best epoch's
+parameters. Seeds run one after another (on a CPU a vmap of seeds costs as much, DESIGN.md);
+popularity has no parameters and writes its result directly.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from ctr.features import PAD_ID
 from experiments import retrieval_models
 from experiments.retrieval_data import NextItemData, Split
 from experiments.retrieval_metrics import hr_ndcg, make_rank_fn
@@ -83,30 +92,68 @@ def popularity(cfg: RetrievalConfig, data: NextItemData) -> dict:
     }  # fmt: skip
 
 
-def make_epoch_fn(retriever: retrieval_models.Retriever, tx, batch_size: int):
-    """epoch(state, hist_NxL, target_N, key) -> (state, mean loss): one scan, state donated."""
+def target_bound(lengths_N: np.ndarray, batch_size: int) -> int:
+    """Most targets a stratified batch can hold: the sum of each stratum's longest row. Rows
+    left out of an epoch only shorten the strata (the k-th longest kept row is at most the k-th
+    longest of all), so the bound holds for every epoch."""
+    steps = len(lengths_N) // batch_size
+    return int(np.sort(lengths_N)[::-1][::steps][:batch_size].sum())
+
+
+def make_batch_fn(form: str, lengths_N: np.ndarray, batch_size: int):
+    """batches(inputs, targets, key) -> (inputs_SxB.., targets_SxB..) of one epoch, jitted.
+    Prefix rows: a uniform shuffle. Sequence rows: stratified batches, each with where_P, the
+    flat positions of its targets (all real ones first, then padding up to the bound P)."""
+    n = len(lengths_N)
+    steps = n // batch_size
+    if form == "prefix":
+
+        def batches(inputs, targets, key):
+            idx_SxB = jax.random.permutation(key, n)[: steps * batch_size]
+            idx_SxB = idx_SxB.reshape(steps, batch_size)
+            return inputs[idx_SxB], targets[idx_SxB]
+
+        return jax.jit(batches)
+    bound = target_bound(lengths_N, batch_size)
+    lengths_N = jnp.asarray(lengths_N)
+
+    def stratified(inputs, targets, key):
+        k_keep, k_deal = jax.random.split(key)
+        keep = jax.random.permutation(k_keep, n)[: steps * batch_size]
+        keep = keep[jnp.argsort(-lengths_N[keep], stable=True)]  # longest first, ties random
+        strata_BxS = jax.random.permutation(
+            k_deal, keep.reshape(batch_size, steps), axis=1, independent=True
+        )
+        idx_SxB = strata_BxS.T
+        target_SxBxL = targets[idx_SxB]
+        pad_SxBL = (target_SxBxL == PAD_ID).reshape(steps, -1)
+        where_SxP = jnp.argsort(pad_SxBL, axis=1, stable=True)[:, :bound]  # real ones first
+        return inputs[idx_SxB], (target_SxBxL, where_SxP)
+
+    return jax.jit(stratified)
+
+
+def make_epoch_fn(retriever: retrieval_models.Retriever, tx):
+    """epoch(state, batches) -> (state, mean loss): one scan over the batches, state donated."""
 
     def step(state: TrainState, batch):
-        hist_BxL, pos_B = batch
+        hist_BxL, targets = batch
         key = jax.random.fold_in(state.rng, state.step)
         k_drop, k_loss = jax.random.split(key)
 
         def loss_fn(params):
-            u_BxE, table_VxE = retriever.module.apply(
+            out, table_VxE = retriever.train_module.apply(
                 {"params": params}, hist_BxL, train=True, rngs={"dropout": k_drop}
             )
-            return retriever.loss(u_BxE, table_VxE, pos_B, k_loss)
+            return retriever.loss(out, table_VxE, targets, k_loss)
 
         loss, grads = jax.value_and_grad(loss_fn)(state.params)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         return state.replace(step=state.step + 1, params=params, opt_state=opt_state), loss
 
-    def epoch(state, hist_NxL, target_N, key):
-        steps = target_N.shape[0] // batch_size
-        idx_SxB = jax.random.permutation(key, target_N.shape[0])[: steps * batch_size]
-        idx_SxB = idx_SxB.reshape(steps, batch_size)
-        state, loss_S = jax.lax.scan(step, state, (hist_NxL[idx_SxB], target_N[idx_SxB]))
+    def epoch(state, batches):
+        state, loss_S = jax.lax.scan(step, state, batches)
         return state, loss_S.mean()
 
     return jax.jit(epoch, donate_argnums=0)
@@ -115,15 +162,16 @@ def make_epoch_fn(retriever: retrieval_models.Retriever, tx, batch_size: int):
 def train(cfg: RetrievalConfig, data: NextItemData, rd: RunDir, log=print) -> dict:
     """Trains (or resumes) one run in its folder; returns the result's metric fields."""
     s = retrieval_models.SETTINGS[cfg.model]
-    if len(data.train.target_N) < s.batch_size:
+    inputs, targets = data.train_rows(s.rows)
+    if len(inputs) < s.batch_size:
         raise ValueError(
-            f"{cfg.run_id}: {len(data.train.target_N)} train rows, fewer than one batch of "
+            f"{cfg.run_id}: {len(inputs)} train rows ({s.rows} form), fewer than one batch of "
             f"{s.batch_size}: use a larger data set"
         )
     retriever = retrieval_models.build(cfg.model, data.num_ids, cfg.max_len)
     tx = optax.adam(s.lr)
     init_key, rng = jax.random.split(jax.random.PRNGKey(cfg.seed))
-    params = retriever.module.init(init_key, jnp.asarray(data.train.hist_NxL[:2]))["params"]
+    params = retriever.module.init(init_key, jnp.asarray(inputs[:2]))["params"]
     state = TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats={},
                        opt_state=tx.init(params), rng=rng)  # fmt: skip
     tree = {"state": state, "best_params": params}
@@ -133,14 +181,16 @@ def train(cfg: RetrievalConfig, data: NextItemData, rd: RunDir, log=print) -> di
         tree, meta = restored
         log(f"{cfg.run_id}: resumed after epoch {meta['epoch']}")
     rd.truncate_metrics(meta["epoch"])
-    epoch_fn = make_epoch_fn(retriever, tx, s.batch_size)
+    lengths_N = (targets != PAD_ID).reshape(len(targets), -1).sum(1)
+    batch_fn = make_batch_fn(s.rows, lengths_N, s.batch_size)
+    epoch_fn = make_epoch_fn(retriever, tx)
     rank_fn = make_rank_fn(lambda p, hist: _scores(retriever, p, hist), cfg.eval_batch)
-    hist_NxL, target_N = jnp.asarray(data.train.hist_NxL), jnp.asarray(data.train.target_N)
+    inputs, targets = jnp.asarray(inputs), jnp.asarray(targets)
     while meta["epoch"] < cfg.max_epochs and meta["bad_epochs"] < cfg.patience:
         epoch = meta["epoch"] + 1
         t0 = time.perf_counter()
         key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), epoch)
-        state, loss = epoch_fn(tree["state"], hist_NxL, target_N, key)
+        state, loss = epoch_fn(tree["state"], batch_fn(inputs, targets, key))
         loss = float(loss)
         train_s = time.perf_counter() - t0
         if not np.isfinite(loss):  # recorded, and the other runs go on (as the CTR runner)

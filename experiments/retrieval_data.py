@@ -8,6 +8,15 @@ Per user with items x_1..x_n (chronological):
 Histories keep their last `max_len` items, left-aligned and PAD-padded. Each valid/test row also
 carries its whole history (`seen`), the items ICLRec removes from the ranking.
 
+The train split comes in two forms (ROW_FORMS), the one a model learns from:
+    prefix    one row per prefix: history (its last max_len items) -> the next item;
+    sequence  one row per user, as SASRec and ICLRec train (src/datasets.py, data_type
+              "train"): the last max_len + 1 items of x_1..x_{n-2}; input = all but the last,
+              target = all but the first (the next item at every position, PAD after).
+A causal model's output at position t of a sequence row is its prediction for the prefix ending
+there, so both forms hold the same (prefix, next item) pairs, except that in the sequence form
+a prefix of a user with more than max_len + 1 train items starts where the row starts.
+
 Item ids are relabelled 2 + rank by decreasing train-split frequency (ties by the file's id):
 ids 0 (PAD) and 1 (OOV) are not items, as everywhere in ctr, and the log-uniform sampler of
 ctr/layers/sampled_softmax.py assumes this order. Every item of the file is ranked, including
@@ -33,9 +42,19 @@ class Split:
     seen_NxM: np.ndarray  # int32, the whole history (PAD-padded): excluded from the ranking
 
 
+ROW_FORMS = ("prefix", "sequence")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sequences:
+    input_NxL: np.ndarray  # int32, left-aligned, PAD after the real items
+    target_NxL: np.ndarray  # int32, the item after each input position, PAD where none
+
+
 @dataclasses.dataclass(frozen=True)
 class NextItemData:
-    train: Split
+    train: Split  # the prefix form
+    train_sequences: Sequences  # the sequence form
     valid: Split
     test: Split
     counts_V: np.ndarray  # float32 train-split occurrences of each id (0 for PAD/OOV)
@@ -44,6 +63,15 @@ class NextItemData:
     @property
     def num_ids(self) -> int:
         return len(self.counts_V)
+
+    def train_rows(self, form: str) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, targets) of the train split in `form`: hist_NxL, target_N for "prefix";
+        input_NxL, target_NxL for "sequence"."""
+        if form == "prefix":
+            return self.train.hist_NxL, self.train.target_N
+        if form == "sequence":
+            return self.train_sequences.input_NxL, self.train_sequences.target_NxL
+        raise ValueError(f"train row form {form!r}; choose from {ROW_FORMS}")
 
 
 def _rows(seqs: list[np.ndarray], last: int, max_len: int, *, all_prefixes: bool) -> Split:
@@ -61,6 +89,12 @@ def _rows(seqs: list[np.ndarray], last: int, max_len: int, *, all_prefixes: bool
         np.asarray(target, np.int32),
         _pad(seen, width) if not all_prefixes else np.zeros((len(target), 0), np.int32),
     )
+
+
+def _sequences(seqs: list[np.ndarray], max_len: int) -> Sequences:
+    """Per user, the last max_len + 1 items of x_1..x_{n-2}: inputs and next-item targets."""
+    rows = [x[: len(x) - 2][-(max_len + 1) :] for x in seqs]
+    return Sequences(_pad([r[:-1] for r in rows], max_len), _pad([r[1:] for r in rows], max_len))
 
 
 def _pad(rows: list[np.ndarray], width: int) -> np.ndarray:
@@ -89,6 +123,7 @@ def from_sequences(sequences: list[list[int]], max_len: int = 50) -> NextItemDat
     counts_V[FIRST_ID:] = train_counts[order]
     return NextItemData(
         train=_rows(seqs, 3, max_len, all_prefixes=True),
+        train_sequences=_sequences(seqs, max_len),
         valid=_rows(seqs, 2, max_len, all_prefixes=False),
         test=_rows(seqs, 1, max_len, all_prefixes=False),
         counts_V=counts_V,

@@ -140,13 +140,18 @@ class ResidualRecurrentStack(nn.Module):
 
 class ResidualTransformerStack(nn.Module):
     """Learned positions, then depth pre-norm TransformerBlocks (residual slots around attention
-    and FFN, named block_i/conn_attention and block_i/conn_ffn) over (B, L, E) with a key mask."""
+    and FFN, named block_i/conn_attention and block_i/conn_ffn) over (B, L, E) with a key mask.
+
+    causal: position t also attends only to positions <= t (SASRec, Kang & McAuley 2018, sec.
+    III-B "causality"), so its output depends on items 1..t alone and one pass gives the state
+    of every prefix."""
 
     connection: ConnectionFactory
     depth: int = 1
     num_heads: int = 2
     dropout: float = 0.0
     zero_init: bool = True
+    causal: bool = False
 
     @nn.compact
     def __call__(self, x_BxLxE: jax.Array, mask_BxL: jax.Array, *, train: bool = False):
@@ -158,6 +163,8 @@ class ResidualTransformerStack(nn.Module):
         pos_LxE = self.param("position", nn.initializers.normal(0.02), (length, width))
         h = x_BxLxE + pos_LxE[None]
         mask = nn.make_attention_mask(mask_BxL, mask_BxL)
+        if self.causal:
+            mask = nn.combine_masks(mask, nn.make_causal_mask(mask_BxL))
         zero = self.zero_init and not self.connection.cls.plain
         for i in range(self.depth):
             block = TransformerBlock(

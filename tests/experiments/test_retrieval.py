@@ -1,12 +1,16 @@
-"""Retrieval runs: the leave-last-out split, popularity's known answer, a planted next-item rule
-the sequential model must learn, kill-and-resume, and the command line's errors."""
+"""Retrieval runs: the leave-last-out split in both train row forms, popularity's known answer,
+the sequence-form loss against the prefix form, stratified batches, planted next-item rules the
+sequential models must learn, kill-and-resume, and the command line's errors."""
 
 import dataclasses
 import json
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from ctr.layers.sampled_softmax import full_softmax_loss
 from experiments import cli, retrieval, retrieval_models
 from experiments.retrieval_data import from_sequences, load
 
@@ -23,6 +27,58 @@ def test_split_and_relabel_by_train_popularity():
     np.testing.assert_array_equal(d.valid.seen_NxM[0], [2, 3, 5])  # the whole history
     np.testing.assert_array_equal(d.test.target_N, [6, 6, 5])
     np.testing.assert_array_equal(d.test.seen_NxM[2], [2, 4, 3, 6])
+
+
+def test_sequence_rows_hold_the_prefix_rows_targets():
+    d = from_sequences(HAND_MADE, max_len=2)
+    # user 0 trains on 5, 6, 7 -> new ids 2, 3, 5; its last max_len + 1 = 3 items: all of them
+    np.testing.assert_array_equal(d.train_sequences.input_NxL[0], [2, 3])
+    np.testing.assert_array_equal(d.train_sequences.target_NxL[0], [3, 5])
+    d = from_sequences([[1, 2, 3, 4, 5, 6, 7]], max_len=2)  # trains on 1..5: keeps 3, 4, 5
+    np.testing.assert_array_equal(d.train_rows("sequence")[0], [[4, 5]])
+    np.testing.assert_array_equal(d.train_rows("sequence")[1], [[5, 6]])
+    with pytest.raises(ValueError, match=r"form 'users'; choose from \('prefix', 'sequence'\)"):
+        d.train_rows("users")
+
+
+def test_sequence_loss_is_the_mean_of_the_prefix_losses():
+    """One pass of the causal SASRec over each user's train sequence gives, averaged over its
+    real positions, the mean full-softmax loss of the same model run on every prefix alone."""
+    seqs = [[5, 6, 7, 8, 9, 5], [5, 6, 8, 7, 9], [5, 8, 6, 9, 7, 6, 8], [9, 7, 5]]
+    d = from_sequences(seqs, max_len=6)  # no train sequence is cut
+    r = retrieval_models.build("sasrec", d.num_ids, 6)
+    inputs, targets = d.train_rows("sequence")
+    params = r.module.init(jax.random.key(0), jnp.asarray(inputs))["params"]
+    params = jax.tree.map(  # away from the zero-init identity blocks
+        lambda p: p + 0.3 * jax.random.normal(jax.random.key(p.size), p.shape), params
+    )
+    lengths = (targets != 0).sum(1)
+    batches = retrieval.make_batch_fn("sequence", lengths, len(seqs))
+    (input_1xBxL, (target_1xBxL, where_1xP)) = batches(inputs, targets, jax.random.key(1))
+    assert where_1xP.shape[1] == retrieval.target_bound(lengths, len(seqs)) == lengths.sum()
+    h, table = r.train_module.apply({"params": params}, input_1xBxL[0])
+    seq_loss = r.loss(h, table, (target_1xBxL[0], where_1xP[0]), None)
+    u, table = r.module.apply({"params": params}, jnp.asarray(d.train.hist_NxL))
+    prefix_loss = full_softmax_loss(u, table, jnp.asarray(d.train.target_N)).mean()
+    assert len(d.train.target_N) == lengths.sum() == 9  # the last user has none
+    np.testing.assert_allclose(seq_loss, prefix_loss, rtol=1e-5)
+
+
+def test_stratified_batches_partition_the_rows_under_the_bound():
+    lengths = np.random.default_rng(3).zipf(1.5, 203).clip(1, 50)
+    targets = (np.arange(50)[None] < lengths[:, None]).astype(np.int32) * 7  # PAD after
+    inputs = np.arange(203)[:, None] * np.ones((1, 50), np.int32)  # row ids
+    bound = retrieval.target_bound(lengths, 20)
+    assert lengths.sum() / 10 <= bound < np.sort(lengths)[-20:].sum()
+    batches = retrieval.make_batch_fn("sequence", lengths, 20)
+    for seed in range(5):
+        input_SxBxL, (target_SxBxL, where_SxP) = batches(inputs, targets, jax.random.key(seed))
+        rows = np.asarray(input_SxBxL[:, :, 0])
+        assert rows.shape == (10, 20) and len(np.unique(rows)) == 200
+        real = np.asarray(target_SxBxL != 0).reshape(10, -1)
+        assert (real.sum(1) <= bound).all()
+        picked = np.take_along_axis(real, np.asarray(where_SxP), 1)
+        np.testing.assert_array_equal(picked.sum(1), real.sum(1))  # every real position
 
 
 def test_popularity_known_answer():
@@ -42,12 +98,19 @@ def planted(users=400, items=30, length=8, seed=0):
     return from_sequences([[(s + i) % items for i in range(length)] for s in starts], max_len=5)
 
 
-@pytest.mark.slow  # 10 s; sasrec's (dropout 0.5) took 90 s, so it is not in the suite
+@pytest.mark.slow  # 10 s
 def test_gru4rec_learns_a_planted_next_item_rule(tmp_path):
     cfg = retrieval.RetrievalConfig(data="planted", model="gru4rec", max_epochs=30, patience=30)
     r = retrieval.run(cfg, planted(), tmp_path, log=lambda _: None)
     assert r["test"]["HR@5"] == 1.0 and r["test"]["NDCG@5"] > 0.95  # ~ HR@1 = 1
     assert r["test"]["NDCG@5"] > r["test"]["all_NDCG@5"] - 1e-9  # excluding seen never hurts
+
+
+@pytest.mark.slow  # 10 s on the shared 2-core CPU, most of it compiling
+def test_sasrec_learns_a_planted_next_item_rule(tmp_path):
+    cfg = retrieval.RetrievalConfig(data="planted", model="sasrec", max_epochs=4)
+    r = retrieval.run(cfg, planted(users=1280), tmp_path, log=lambda _: None)
+    assert r["test"]["HR@5"] == 1.0 and r["test"]["NDCG@5"] > 0.95  # ~ HR@1 = 1
 
 
 @pytest.mark.slow
@@ -61,20 +124,21 @@ def test_youtube_dnn_retrieves_the_users_cluster(tmp_path):
     assert r["test"]["HR@5"] == 1.0 and r["test"]["all_HR@5"] < 0.9
 
 
-def test_killed_run_resumes_to_the_same_result(tmp_path):
+@pytest.mark.parametrize("model", ["gru4rec", "sasrec"])  # prefix and sequence rows
+def test_killed_run_resumes_to_the_same_result(tmp_path, model):
     data = planted(users=300)
     quiet = dict(log=lambda _: None)
     full = retrieval.run(
-        retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=3),
+        retrieval.RetrievalConfig(data="p", model=model, max_epochs=3),
         data,
         tmp_path / "a",
         **quiet,
     )
-    two = retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=2)
+    two = retrieval.RetrievalConfig(data="p", model=model, max_epochs=2)
     retrieval.run(two, data, tmp_path / "b", **quiet)
     (tmp_path / "b" / two.run_id / "result.json").unlink()  # as if killed after epoch 2
     again = retrieval.run(
-        retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=3),
+        retrieval.RetrievalConfig(data="p", model=model, max_epochs=3),
         data,
         tmp_path / "b",
         **quiet,

@@ -1,5 +1,6 @@
 """Sequence layers vs their formulas: target attention, AUGRU, DIEN aux loss, Dice, mini-batch
-aware regularization, sampled softmax, recall/NDCG, residual recurrent stacks."""
+aware regularization, sampled softmax, recall/NDCG, residual recurrent and causal Transformer
+stacks."""
 
 import jax
 import jax.numpy as jnp
@@ -17,7 +18,7 @@ from ctr.layers.sampled_softmax import (
     recall_ndcg_at_k,
     sampled_softmax_loss,
 )
-from ctr.layers.sequence import ResidualRecurrentStack
+from ctr.layers.sequence import ResidualRecurrentStack, ResidualTransformerStack
 from ctr.layers.target_attention import ActivationUnit
 from ctr.layers.tower import Tower
 from ctr.models.dien import auxiliary_loss
@@ -199,3 +200,23 @@ def test_residual_recurrent_stack_starts_as_identity(kind):
             np.testing.assert_array_equal(out, x)
         else:  # the plain stack keeps a lecun-init projection, so it does not start at zero
             assert np.abs(np.asarray(out)).sum() > 0
+
+
+@pytest.mark.parametrize("family", ["identity", "hyper"])
+def test_causal_transformer_output_at_t_sees_only_items_up_to_t(family):
+    """Brute force over t: the output at t equals the output at t of the sequence cut after t
+    (PAD-padded); without the causal mask the later items change it (so the test can fail)."""
+    b, n, e = 2, 5, 8
+    x = jax.random.normal(jax.random.key(10), (b, n, e))
+    mask = jnp.asarray([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], bool)
+    out = {}
+    for causal in (True, False):
+        # lecun-init outputs: zero-init blocks would start as the identity and hide the mask
+        stack = ResidualTransformerStack(resnets.get(family), 2, zero_init=False, causal=causal)
+        v = stack.init(jax.random.key(11), x, mask)
+        run = jax.jit(lambda x, m, s=stack, v=v: s.apply(v, x, m))
+        full = np.asarray(run(x, mask))
+        cut = [np.asarray(run(x, mask & (jnp.arange(n) <= t)[None])) for t in range(n)]
+        out[causal] = [np.abs(cut[t][:, t] - full[:, t])[np.asarray(mask[:, t])] for t in range(n)]
+    assert max(d.max() for d in out[True]) < 1e-5
+    assert max(d.max() for d in out[False][:-1]) > 1e-2
