@@ -519,8 +519,9 @@ def seq_wrappers(
 
 
 def seq_wrappers_cpu() -> list[RunConfig]:
-    """CPU subset of seq_wrappers: depths 1 and 4 (every family, 3 seeds; the GRU encoder
-    took ~50 min on 2 cores, the Transformer costs twice that); depths 2 and 8 need a GPU."""
+    """CPU subset of seq_wrappers: depths 1 and 4 (every family, 3 seeds). On 2 cores the GRU
+    encoder took ~50 min without mhc at depth 4, which alone took ~20 min per epoch; the
+    Transformer costs twice the GRU. Depths 2 and 8 need a GPU."""
     return seq_wrappers(depths=(1, 4), sweep="seq_wrappers_cpu")
 
 
