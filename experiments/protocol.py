@@ -27,13 +27,33 @@ import resnets
 from ctr.datasets.device import num_steps
 from ctr.features import FeatureSpec
 from experiments import metrics, train
-from experiments.configs import RunConfig
+from experiments.configs import RunConfig, TrainConfig
 from experiments.rundir import RunDir
 
 # A checkpoint costs ~0.25 s (Orbax, synchronous), ten times a Frappe training epoch on an H200
 # (docs/perf/h200-2026-11-26/peer.json): save at most this often, and always when a run ends
 # (its best state is what analysis notebooks restore). A kill loses at most this much training.
 CHECKPOINT_EVERY_S = 30.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StopRule:
+    """What makes an epoch better and when a run stops: the BARS rule's knobs. Retrieval runs
+    (experiments/retrieval.py) use it with their own monitor and no lr decay."""
+
+    monitor: str
+    higher_is_better: bool
+    patience: int
+    max_epochs: int
+    min_delta: float = 0.0
+    lr_decay: float = 1.0
+    min_lr: float = 0.0
+
+    @classmethod
+    def of(cls, t: TrainConfig) -> StopRule:
+        return cls(monitor=t.monitor, higher_is_better=t.monitor == "auc", patience=t.patience,
+                   max_epochs=t.max_epochs, min_delta=t.min_delta, lr_decay=t.lr_decay,
+                   min_lr=t.min_lr)  # fmt: skip
 
 
 @dataclasses.dataclass
@@ -49,15 +69,13 @@ class Protocol:
     train_s: float = 0.0
     examples: int = 0
 
-    def end_epoch(self, valid: dict, cfg: RunConfig) -> bool:
-        """Applies the BARS rule to this epoch's valid metrics; True when it improved."""
+    def end_epoch(self, valid: dict, rule: StopRule) -> bool:
+        """Applies `rule` to this epoch's valid metrics; True when it improved."""
         self.epoch += 1
-        t = cfg.train
-        value = valid[t.monitor]
-        gain = (
-            None if self.best is None else (value - self.best) * (1 if t.monitor == "auc" else -1)
-        )
-        improved = math.isfinite(value) and (gain is None or gain > t.min_delta)
+        value = valid[rule.monitor]
+        sign = 1 if rule.higher_is_better else -1
+        gain = None if self.best is None else (value - self.best) * sign
+        improved = math.isfinite(value) and (gain is None or gain > rule.min_delta)
         if improved:
             self.best, self.best_epoch, self.best_valid, self.bad_epochs = (
                 value,
@@ -67,10 +85,10 @@ class Protocol:
             )
         else:
             self.bad_epochs += 1
-            self.lr = max(self.lr * t.lr_decay, t.min_lr)
-            if self.bad_epochs >= t.patience:
+            self.lr = max(self.lr * rule.lr_decay, rule.min_lr)
+            if self.bad_epochs >= rule.patience:
                 self.status = "stopped"
-        if self.status == "running" and self.epoch >= t.max_epochs:
+        if self.status == "running" and self.epoch >= rule.max_epochs:
             self.status = "max_epochs"
         return improved
 
@@ -188,7 +206,7 @@ def _train_group(
             if norms_NxSxL is not None:  # per layer: the epoch's first step, the epoch mean
                 row["layer_grad_norm_first"] = norms_NxSxL[i, 0].tolist()
                 row["layer_grad_norm"] = norms_NxSxL[i].mean(axis=0).tolist()
-            improved[i] = p.end_epoch(valid, cfgs[i])
+            improved[i] = p.end_epoch(valid, StopRule.of(cfgs[i].train))
             row = {"epoch": p.epoch, **row}
             row |= {f"valid_{k}": v for k, v in valid.items()}
             row |= connection_scalars(train.unstack(host.params, i), small=True)

@@ -33,6 +33,7 @@ import optax
 
 from ctr.features import PAD_ID
 from experiments import retrieval_models
+from experiments.protocol import Protocol, StopRule
 from experiments.retrieval_data import NextItemData, Split
 from experiments.retrieval_metrics import hr_ndcg, make_rank_fn
 from experiments.rundir import RunDir
@@ -175,19 +176,22 @@ def train(cfg: RetrievalConfig, data: NextItemData, rd: RunDir, log=print) -> di
     state = TrainState(step=jnp.zeros((), jnp.int32), params=params, batch_stats={},
                        opt_state=tx.init(params), rng=rng)  # fmt: skip
     tree = {"state": state, "best_params": params}
-    meta = {"epoch": 0, "best_epoch": 0, "best_valid": None, "bad_epochs": 0, "train_s": 0.0}
+    rule = StopRule(monitor=MONITOR, higher_is_better=True, patience=cfg.patience,
+                    max_epochs=cfg.max_epochs)  # fmt: skip
+    prot = Protocol(lr=s.lr)  # lr_decay 1: the lr stays
     restored = rd.restore_latest(tree)
     if restored is not None:
         tree, meta = restored
-        log(f"{cfg.run_id}: resumed after epoch {meta['epoch']}")
-    rd.truncate_metrics(meta["epoch"])
+        prot = Protocol(**meta)
+        log(f"{cfg.run_id}: resumed after epoch {prot.epoch}")
+    rd.truncate_metrics(prot.epoch)
     lengths_N = (targets != PAD_ID).reshape(len(targets), -1).sum(1)
     batch_fn = make_batch_fn(s.rows, lengths_N, s.batch_size)
     epoch_fn = make_epoch_fn(retriever, tx)
     rank_fn = make_rank_fn(lambda p, hist: _scores(retriever, p, hist), cfg.eval_batch)
     inputs, targets = jnp.asarray(inputs), jnp.asarray(targets)
-    while meta["epoch"] < cfg.max_epochs and meta["bad_epochs"] < cfg.patience:
-        epoch = meta["epoch"] + 1
+    while prot.status == "running":
+        epoch = prot.epoch + 1
         t0 = time.perf_counter()
         key = jax.random.fold_in(jax.random.PRNGKey(cfg.seed), epoch)
         state, loss = epoch_fn(tree["state"], batch_fn(inputs, targets, key))
@@ -195,31 +199,42 @@ def train(cfg: RetrievalConfig, data: NextItemData, rd: RunDir, log=print) -> di
         train_s = time.perf_counter() - t0
         if not np.isfinite(loss):  # recorded, and the other runs go on (as the CTR runner)
             log(f"{cfg.run_id}: train loss {loss} in epoch {epoch}: diverged")
-            meta = {**meta, "diverged_epoch": epoch}
+            prot.status = "diverged"
             break
         valid = evaluate(rank_fn, state.params, data.valid)
-        better = meta["best_valid"] is None or valid[MONITOR] > meta["best_valid"][MONITOR]
+        prot.train_s += train_s
+        better = prot.end_epoch(valid, rule)
         # a copy: the next epoch donates the state's buffers
         best = jax.tree.map(jnp.copy, state.params) if better else tree["best_params"]
         tree = {"state": state, "best_params": best}
-        meta = {
-            "epoch": epoch,
-            "best_epoch": epoch if better else meta["best_epoch"],
-            "best_valid": valid if better else meta["best_valid"],
-            "bad_epochs": 0 if better else meta["bad_epochs"] + 1,
-            "train_s": meta["train_s"] + train_s,
-        }
         row = {"epoch": epoch, "loss": loss, "train_s": train_s, "valid": valid}
         rd.append_metrics(row | {"eval_s": time.perf_counter() - t0 - train_s})
-        rd.save(epoch, tree, meta)
+        rd.save(epoch, tree, dataclasses.asdict(prot))
         log(f"{cfg.run_id} epoch {epoch}: loss {loss:.4f} valid {MONITOR} {valid[MONITOR]:.4f} "
             f"HR@20 {valid['HR@20']:.4f} ({train_s:.0f}s train)")  # fmt: skip
-    test = evaluate(rank_fn, tree["best_params"], data.test) if meta["best_epoch"] else None
-    return {"status": "diverged" if "diverged_epoch" in meta else "ok",
-            "diverged_epoch": meta.get("diverged_epoch"),
-            "best_epoch": meta["best_epoch"], "epochs": meta["epoch"],
-            "valid": meta["best_valid"], "test": test, "params": param_counts(tree["best_params"]),
-            "train_s": meta["train_s"]}  # fmt: skip
+    diverged = prot.status == "diverged"
+    test = evaluate(rank_fn, tree["best_params"], data.test) if prot.best_epoch else None
+    return {"status": "diverged" if diverged else "ok",
+            "diverged_epoch": prot.epoch + 1 if diverged else None,
+            "best_epoch": prot.best_epoch, "epochs": prot.epoch,
+            "valid": prot.best_valid, "test": test, "params": param_counts(tree["best_params"]),
+            "train_s": prot.train_s}  # fmt: skip
+
+
+def check_same_config(rd: RunDir, config_json: dict) -> None:
+    """A run folder is named by data, model and seed only, so it must not be reused with other
+    settings: its result (or checkpoint) was trained under the stored ones."""
+    if not rd.config.exists():
+        return
+    stored = json.loads(rd.config.read_text())
+    wanted = json.loads(json.dumps(config_json))  # tuples as the stored lists
+    differ = sorted(k for k in stored.keys() | wanted.keys() if stored.get(k) != wanted.get(k))
+    if differ:
+        changes = "; ".join(f"{k}: {stored.get(k)!r} there, {wanted.get(k)!r} now" for k in differ)
+        raise ValueError(
+            f"{rd.root} holds a run with other settings ({changes}): use another --workdir, "
+            "or remove the folder to train it again"
+        )
 
 
 def _scores(retriever: retrieval_models.Retriever, params, hist_BxL):
@@ -230,13 +245,15 @@ def _scores(retriever: retrieval_models.Retriever, params, hist_BxL):
 def run(cfg: RetrievalConfig, data: NextItemData, workdir: pathlib.Path, log=print) -> dict:
     """Runs cfg in workdir/run_id unless result.json is there; returns the result."""
     rd = RunDir(pathlib.Path(workdir) / cfg.run_id)
+    config_json = {**cfg.to_json(), "data_info": data.info}
+    check_same_config(rd, config_json)
     if rd.is_done():
         return json.loads(rd.result.read_text())
     holder = rd.lock()
     if holder is not None:
         raise RuntimeError(f"{rd.root}: another process trains this run ({holder})")
     try:
-        rd.start({**cfg.to_json(), "data_info": data.info})
+        rd.start(config_json)
         t0 = time.perf_counter()
         fields = popularity(cfg, data) if cfg.model == "popularity" else train(cfg, data, rd, log)
         result = {

@@ -13,7 +13,7 @@ from runner_helpers import tiny
 
 from experiments import train
 from experiments.configs import TrainConfig
-from experiments.protocol import Protocol
+from experiments.protocol import Protocol, StopRule
 from resnets.norm import batch_norm
 
 RNG = np.random.default_rng(0)
@@ -78,19 +78,19 @@ def test_lr_decay_floor_and_min_delta_follow_fuxictr():
     fux = dataclasses.replace(
         cfg, train=dataclasses.replace(cfg.train, patience=10, min_lr=1e-6, min_delta=1e-6)
     )
-    p = Protocol(lr=1e-3)
-    improved = [p.end_epoch({"auc": auc}, fux) for auc in (0.5, 0.5000005, 0.6, 0.6, 0.7, 0.7)]
+    p, rule = Protocol(lr=1e-3), StopRule.of(fux.train)
+    improved = [p.end_epoch({"auc": auc}, rule) for auc in (0.5, 0.5000005, 0.6, 0.6, 0.7, 0.7)]
     assert improved == [True, False, True, False, True, False] and p.best_epoch == 5
     np.testing.assert_allclose(p.lr, 1e-6)  # 1e-3 decayed three times
-    p.end_epoch({"auc": 0.7}, fux)
+    p.end_epoch({"auc": 0.7}, rule)
     assert p.lr == 1e-6  # a fourth decay stops at the floor
-    old = Protocol(lr=1e-3)
-    assert old.end_epoch({"auc": 0.5}, cfg) and old.end_epoch({"auc": 0.5000005}, cfg)
+    old, old_rule = Protocol(lr=1e-3), StopRule.of(cfg.train)
+    assert old.end_epoch({"auc": 0.5}, old_rule) and old.end_epoch({"auc": 0.5000005}, old_rule)
     cfg_ll = dataclasses.replace(fux, train=dataclasses.replace(fux.train, monitor="logloss"))
-    p = Protocol(lr=1e-3)
-    assert p.end_epoch({"logloss": 0.3}, cfg_ll)
-    assert not p.end_epoch({"logloss": 0.3 - 5e-7}, cfg_ll)  # lower, but by less than 1e-6
-    assert p.end_epoch({"logloss": 0.29}, cfg_ll)
+    p, rule = Protocol(lr=1e-3), StopRule.of(cfg_ll.train)
+    assert p.end_epoch({"logloss": 0.3}, rule)
+    assert not p.end_epoch({"logloss": 0.3 - 5e-7}, rule)  # lower, but by less than 1e-6
+    assert p.end_epoch({"logloss": 0.29}, rule)
 
 
 def test_net_l2_params_all_covers_every_non_embedding_parameter():

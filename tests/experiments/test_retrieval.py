@@ -124,28 +124,49 @@ def test_youtube_dnn_retrieves_the_users_cluster(tmp_path):
     assert r["test"]["HR@5"] == 1.0 and r["test"]["all_HR@5"] < 0.9
 
 
+class Killed(Exception):
+    pass
+
+
+def kill_after_epoch(n: int):
+    """A log that raises once epoch n is logged (after its checkpoint): a kill at that point."""
+
+    def log(line: str):
+        if f" epoch {n}:" in line:
+            raise Killed(line)
+
+    return log
+
+
 @pytest.mark.parametrize("model", ["gru4rec", "sasrec"])  # prefix and sequence rows
 def test_killed_run_resumes_to_the_same_result(tmp_path, model):
     data = planted(users=300)
-    quiet = dict(log=lambda _: None)
-    full = retrieval.run(
-        retrieval.RetrievalConfig(data="p", model=model, max_epochs=3),
-        data,
-        tmp_path / "a",
-        **quiet,
-    )
-    two = retrieval.RetrievalConfig(data="p", model=model, max_epochs=2)
-    retrieval.run(two, data, tmp_path / "b", **quiet)
-    (tmp_path / "b" / two.run_id / "result.json").unlink()  # as if killed after epoch 2
-    again = retrieval.run(
-        retrieval.RetrievalConfig(data="p", model=model, max_epochs=3),
-        data,
-        tmp_path / "b",
-        **quiet,
-    )
+    cfg = retrieval.RetrievalConfig(data="p", model=model, max_epochs=3)
+    full = retrieval.run(cfg, data, tmp_path / "a", log=lambda _: None)
+    with pytest.raises(Killed):
+        retrieval.run(cfg, data, tmp_path / "b", log=kill_after_epoch(2))
+    lines = []
+    again = retrieval.run(cfg, data, tmp_path / "b", log=lines.append)
+    assert lines[0] == f"{cfg.run_id}: resumed after epoch 2"
     assert again["test"] == full["test"] and again["valid"] == full["valid"]
-    rows = (tmp_path / "b" / two.run_id / "metrics.jsonl").read_text().splitlines()
+    rows = (tmp_path / "b" / cfg.run_id / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["epoch"] for r in rows] == [1, 2, 3]
+
+
+def test_a_run_folder_refuses_other_settings(tmp_path):
+    """Run folders are named by data, model and seed: a finished or half-trained run asked for
+    with other settings is an error naming them, never its old result or a mixed resume."""
+    data = planted(users=100)
+    cfg = retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=2)
+    with pytest.raises(Killed):
+        retrieval.run(cfg, data, tmp_path, log=kill_after_epoch(1))
+    longer = dataclasses.replace(cfg, max_epochs=4)
+    with pytest.raises(ValueError, match="max_epochs: 2 there, 4 now.*another --workdir"):
+        retrieval.run(longer, data, tmp_path, log=lambda _: None)
+    done = retrieval.run(cfg, data, tmp_path, log=lambda _: None)
+    assert done["epochs"] == 2
+    with pytest.raises(ValueError, match="data_info: .*'users': 100.* there, .*'users': 120"):
+        retrieval.run(cfg, planted(users=120), tmp_path, log=lambda _: None)
 
 
 def test_a_diverging_run_is_recorded(tmp_path, monkeypatch):
