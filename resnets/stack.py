@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
 from resnets.factory import ConnectionFactory
 from resnets.norm import check_norm, norm_module
@@ -50,16 +51,35 @@ class MLPTower(NamedTuple):
 def run_layers(h0: jax.Array, layers: Sequence[Layer], *, train: bool, every_layer: bool = False):
     """The residual loop over `layers`; the last state's readout (or each layer's)."""
     state = layers[0].conn.init_state(h0)
+    store = stored_on_cpu()
     outputs = []
     for layer in layers:
         x = layer.conn.read(state)
         state = layer.conn.write(state, layer.block(layer.pre(x) if layer.pre else x), train=train)
         if layer.post is not None:
             state = layer.conn.transform(state, layer.post)
+        if store is not None:
+            state = layer.conn.transform(state, store)
         layer.conn.record(state)
         if every_layer:
             outputs.append(layer.conn.readout(state))
     return outputs if every_layer else layers[-1].conn.readout(state)
+
+
+def stored_on_cpu() -> Fn | None:
+    """On XLA's CPU backend, h -> h / isfinite(h), so that every layer's state is stored;
+    elsewhere None. The division is exact for every value: finite h / 1 is h, ±inf / 0 is ±inf,
+    NaN / 0 is NaN (and the gradient of a finite h is 1).
+
+    Why: XLA's CPU fusion pass duplicates cheap elementwise producers into all their consumers.
+    A residual stream with a norm in its branch, h_{k+1} = ReLU(h_k + BN(W_k h_k)), is such a
+    chain, so no h_k is stored and every fused kernel recomputes the stream from h_0: the step
+    grows with depth squared (bench/deep_tower.py). A division is an "expensive" op that the
+    pass does not duplicate. Its divisor must be as large as h: XLA turns a division by a
+    broadcast scalar into a (cheap, duplicated) multiplication by its reciprocal."""
+    if jax.default_backend() != "cpu":
+        return None
+    return lambda h: h / jnp.isfinite(h).astype(h.dtype)
 
 
 def slot_factory(

@@ -5,11 +5,15 @@ import csv
 import json
 import shutil
 
+import jax
 import numpy as np
 import pytest
 
 import ctr.datasets
+import resnets.stack
 from ctr.datasets.device import num_steps
+from experiments import train
+from experiments.protocol import init_sample, model_columns
 from experiments.repro import degradation, towers
 from experiments.repro import degradation_figures as figures
 from experiments.rundir import RunDir
@@ -232,3 +236,32 @@ def test_depth_pairs_take_he_et_al_s_20_and_each_family_s_deepest():
     rows = [dict(family="identity", depth=d) for d in (2, 20, 32)]
     rows += [dict(family="none", depth=d) for d in (2, 20, 56)] + [dict(family="new", depth=3)]
     assert figures.family_pairs(rows) == {"none": (20, 56), "identity": (20, 32), "new": (3, 3)}
+
+
+@pytest.mark.slow  # ~25 s: six compilations of the vmapped train step
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA's CPU fusion pass")
+def test_deep_residual_step_compiles_linearly_in_depth(monkeypatch):
+    """The identity tower with BN and the ReLU after the merge: each extra layer adds about as
+    much compiled code at depth 32 as at depth 8 (resnets.stack.stored_on_cpu). Without the
+    stored states XLA's CPU fusion recomputes the stream in every consumer and the increments
+    grow with depth: the check fails then."""
+
+    def lines(depth: int) -> int:
+        cfg = degradation.configs(tiny=True, depths=[depth], families=["identity"])[0]
+        spec, splits = ctr.datasets.load(cfg.data.name, **cfg.data.options)
+        model, tx = train.build_model(cfg, spec), train.make_optimizer(cfg.train, spec)
+        sample = init_sample(spec, splits["train"])
+        state = train.make_init_fn(model, tx, sample, cfg.model.init)(jax.random.PRNGKey(0))
+        consts = train.constants(model, spec, splits["train"], sample)
+        step = train.make_train_step(model, tx, cfg.train, consts)
+        batch = {c: splits["train"][c][:64] for c in model_columns(spec)} | {"mask": np.ones(64)}
+        stacked = [jax.tree.map(lambda x: x[None], t) for t in (state, batch)]
+        return jax.jit(jax.vmap(step)).lower(*stacked).compile().as_text().count("\n")
+
+    def growth() -> float:
+        n4, n16, n32 = (lines(d) for d in (4, 16, 32))
+        return ((n32 - n16) / 16) / ((n16 - n4) / 12)
+
+    assert growth() < 1.1
+    monkeypatch.setattr(resnets.stack, "stored_on_cpu", lambda: None)
+    assert growth() > 1.3  # the duplicated stream: the check can fail
