@@ -59,7 +59,10 @@ def check_jit_equals_eager(family: str, opts: dict, perturb: tuple[str, ...] = (
     eager = model.apply({"params": params}, x)
     jitted = jax.jit(lambda p, x: model.apply({"params": p}, x))(params, x)
     assert np.all(np.isfinite(eager))
-    np.testing.assert_allclose(eager, jitted, rtol=1e-5, atol=1e-6)
+    # float32 rounding is relative to the largest terms summed: an output near 0.5 made from
+    # terms near 20 may differ by a few ulps of 20 between the fused and the op-by-op program
+    scale = max(1.0, float(np.abs(eager).max()))
+    np.testing.assert_allclose(eager, jitted, rtol=1e-5, atol=1e-6 * scale)
 
 
 def check_causal(
