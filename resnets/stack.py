@@ -12,8 +12,9 @@ runs the layers:
 
 Pre_k is the `norm` at position "pre" (inside the branch), Post_k the `norm` at "post" (after
 the merge) followed by the slot's own post-merge function (AutoInt's ReLU, Deep Crossing's
-ReLU(BN(.))). `run_layers` is the loop alone, for blocks that build their own connections
-(TransformerBlock keeps its `conn_attention`/`conn_ffn`).
+ReLU(BN(.))). On XLA's CPU backend each layer's state is then passed through an exact identity
+that makes the compiler store it (`stored_on_cpu`). `run_layers` is the loop alone, for blocks
+that build their own connections (TransformerBlock keeps its `conn_attention`/`conn_ffn`).
 """
 
 from __future__ import annotations
