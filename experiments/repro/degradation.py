@@ -182,8 +182,11 @@ def run(workdir, *, setting="he2016", tiny=False, data="synthetic", depths=None,
         collect_only=False) -> dict:  # fmt: skip
     """Trains (or resumes) the runs into `workdir` and writes, beside them,
     degradation_<setting>.json, _{epochs,layers,depth}.csv and the three figures
-    _{curves,depth,grad_norms}.png; returns what the json holds. collect_only=True trains
-    nothing: the summary holds the finished runs and names the others in settings["missing"]."""
+    _{curves,depth,grad_norms}.png; returns what the json holds. The summary also keeps every
+    finished run of the setting's whole grid that earlier calls left in `workdir`, so a call
+    that adds a few cells does not drop the others from the figures. collect_only=True trains
+    nothing: the summary holds the requested runs that finished and names the others in
+    settings["missing"]."""
     import matplotlib
 
     import ctr.datasets
@@ -200,6 +203,9 @@ def run(workdir, *, setting="he2016", tiny=False, data="synthetic", depths=None,
             raise FileNotFoundError(f"{out} holds no finished degradation run of these settings")
     else:
         runner.run_sweep(cfgs, out, data_dir=data_dir, manual_dir=manual_dir, progress=progress)
+        trained = {c.run_id for c in cfgs}
+        cfgs += [c for c in configs(setting=setting, tiny=tiny, data=data)
+                 if c.run_id not in trained and RunDir(out / c.run_id).result.exists()]  # fmt: skip
     d = cfgs[0].data
     loaded = ctr.datasets.load(d.name, data_dir=data_dir, manual_dir=manual_dir, **d.options)
     rows = collect(cfgs, out, loaded)
@@ -212,7 +218,7 @@ def run(workdir, *, setting="he2016", tiny=False, data="synthetic", depths=None,
         tiny=tiny,
         data=data,
         depths=sorted({r["depth"] for r in rows["depth"]}),
-        families=list(families),
+        families=list(dict.fromkeys([*families, *(c.connection.name for c in cfgs)])),
         seeds=sorted({c.seed for c in cfgs}),
         steps=max((r["step"] for r in rows["epochs"]), default=0),
         schedule=f"Adam, constant lr {t.lr:g}, batch {t.batch_size}, {t.max_epochs} epochs",

@@ -229,6 +229,22 @@ def test_collect_only_summarizes_the_finished_runs_and_names_the_missing(sweep, 
         degradation.run(tmp_path / "empty", depths=[3], collect_only=True, **kw)
 
 
+def test_a_partial_call_keeps_the_earlier_cells_of_the_grid_in_the_summary(sweep, tmp_path):
+    root, blobs, _ = sweep
+    out = tmp_path / "runs"
+    shutil.copytree(root / "runs", out)  # nothing retrains: every run below has finished
+    blob = degradation.run(out, setting="he2016", tiny=True, depths=[1], families=("identity",),
+                           data_dir=root / "data", progress=False)  # fmt: skip
+    # depth 1 was asked for; depth 2 is in the tiny grid (2, 8, 32) and finished earlier
+    cells = [(r["family"], r["depth"]) for r in blob["depth"]]
+    assert cells == [("identity", 1), ("identity", 2), ("none", 2)]
+    assert blob["settings"]["families"] == ["identity", "none"]
+    assert blob["settings"]["missing"] == []
+    saved = {(r["family"], int(r["depth"])) for r in csv.DictReader(
+        (out / "degradation_he2016_depth.csv").open())}  # fmt: skip
+    assert saved == set(cells)
+
+
 def test_depth_pairs_take_he_et_al_s_20_and_each_family_s_deepest():
     assert figures.depth_pair({2, 4, 8, 16, 20, 32, 56}) == (20, 56)
     assert figures.depth_pair({2, 20, 32}) == (20, 32)  # a partial grid: the deepest that ran
