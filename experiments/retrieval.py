@@ -182,7 +182,7 @@ def train(cfg: RetrievalConfig, data: NextItemData, rd: RunDir, log=print) -> di
     restored = rd.restore_latest(tree)
     if restored is not None:
         tree, meta = restored
-        prot = Protocol(**meta)
+        prot = resumed_protocol(meta, s.lr, rule)
         log(f"{cfg.run_id}: resumed after epoch {prot.epoch}")
     rd.truncate_metrics(prot.epoch)
     lengths_N = (targets != PAD_ID).reshape(len(targets), -1).sum(1)
@@ -219,6 +219,22 @@ def train(cfg: RetrievalConfig, data: NextItemData, rd: RunDir, log=print) -> di
             "best_epoch": prot.best_epoch, "epochs": prot.epoch,
             "valid": prot.best_valid, "test": test, "params": param_counts(tree["best_params"]),
             "train_s": prot.train_s}  # fmt: skip
+
+
+def resumed_protocol(meta: dict, lr: float, rule: StopRule) -> Protocol:
+    """A checkpoint's early-stopping counters. Checkpoints written before retrieval ran on
+    `Protocol` (2026-11-30) hold only epoch, best_epoch, best_valid, bad_epochs and train_s:
+    their lr is the model's constant one, their best value is read from best_valid, and a run
+    killed after its last epoch's checkpoint but before its result ends without training more."""
+    if "lr" in meta:
+        return Protocol(**meta)
+    prot = Protocol(lr=lr, **meta)
+    prot.best = None if prot.best_valid is None else prot.best_valid[rule.monitor]
+    if prot.bad_epochs >= rule.patience:
+        prot.status = "stopped"
+    elif prot.epoch >= rule.max_epochs:
+        prot.status = "max_epochs"
+    return prot
 
 
 def check_same_config(rd: RunDir, config_json: dict) -> None:

@@ -4,6 +4,7 @@ sequential models must learn, kill-and-resume, and the command line's errors."""
 
 import dataclasses
 import json
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +13,9 @@ import pytest
 
 from ctr.layers.sampled_softmax import full_softmax_loss
 from experiments import cli, retrieval, retrieval_models
+from experiments.protocol import StopRule
 from experiments.retrieval_data import from_sequences, load
+from experiments.rundir import RunDir
 
 # train parts (items[:-2]) count 5:3, 6:3, 8:2, 7:1, 9:0 -> new ids 5:2, 6:3, 8:4, 7:5, 9:6
 HAND_MADE = [[5, 6, 7, 8, 9], [5, 6, 8, 7, 9], [5, 8, 6, 9, 7]]
@@ -151,6 +154,38 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, model):
     assert again["test"] == full["test"] and again["valid"] == full["valid"]
     rows = (tmp_path / "b" / cfg.run_id / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["epoch"] for r in rows] == [1, 2, 3]
+
+
+def test_a_checkpoint_of_the_old_counter_format_resumes_to_the_same_result(tmp_path):
+    """Checkpoints written before retrieval ran on Protocol hold five counters and no lr."""
+    data = planted(users=300)
+    cfg = retrieval.RetrievalConfig(data="p", model="gru4rec", max_epochs=3)
+    full = retrieval.run(cfg, data, tmp_path / "a", log=lambda _: None)
+    with pytest.raises(Killed):
+        retrieval.run(cfg, data, tmp_path / "b", log=kill_after_epoch(2))
+    rd = RunDir(tmp_path / "b" / cfg.run_id)
+    tree, meta = rd.restore_latest(None)
+    shutil.rmtree(rd.ckpt)
+    old = ("epoch", "best_epoch", "best_valid", "bad_epochs", "train_s")
+    RunDir(rd.root).save(2, tree, {k: meta[k] for k in old})  # a new manager: no steps known
+    lines = []
+    again = retrieval.run(cfg, data, tmp_path / "b", log=lines.append)
+    assert lines[0] == f"{cfg.run_id}: resumed after epoch 2"
+    assert again["test"] == full["test"] and again["valid"] == full["valid"]
+    assert again["best_epoch"] == full["best_epoch"] and again["epochs"] == 3
+
+
+def test_old_counters_keep_the_best_value_and_the_stop():
+    rule = StopRule(monitor=retrieval.MONITOR, higher_is_better=True, patience=2, max_epochs=9)
+    old = dict(epoch=5, best_epoch=3, best_valid={retrieval.MONITOR: 0.25}, bad_epochs=2,
+               train_s=1.0)  # fmt: skip
+    prot = retrieval.resumed_protocol(old, 1e-3, rule)
+    assert (prot.best, prot.lr, prot.status) == (0.25, 1e-3, "stopped")
+    at_cap = retrieval.resumed_protocol({**old, "epoch": 9, "bad_epochs": 0}, 1e-3, rule)
+    assert at_cap.status == "max_epochs"
+    running = retrieval.resumed_protocol({**old, "bad_epochs": 1}, 1e-3, rule)
+    assert running.status == "running" and not running.end_epoch({retrieval.MONITOR: 0.2}, rule)
+    assert running.status == "stopped"  # 0.2 is not above the restored best 0.25
 
 
 def test_a_run_folder_refuses_other_settings(tmp_path):
