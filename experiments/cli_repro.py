@@ -2,7 +2,7 @@
 
 resctr repro relu [--out DIR] [--tiny] [--trials N] [--seed S]
     MobileNetV2 Fig. 1 (ReLU information loss) plus error/collapse curves versus n.
-resctr repro degradation [--setting he2016|no_bn] [--tiny] [--data synthetic|frappe]
+resctr repro degradation [--setting he2016|no_bn|zero_gamma] [--tiny] [--data synthetic|frappe]
                          [--manual-dir DIR] [--workdir DIR] [--depths D ...] [--families F ...]
                          [--collect-only]
     ResNet Fig. 1 (degradation): train/valid loss of plain vs residual towers against steps and
@@ -28,7 +28,8 @@ def register(sub) -> None:
     deg = which.add_parser("degradation", help="plain vs residual towers by depth (ResNet Fig. 1)")
     deg.add_argument(
         "--setting", default="he2016",
-        help="he2016 (BatchNorm, ReLU after the merge as ResNet v1) or no_bn (no normalization)",
+        help="he2016 (BatchNorm, ReLU after the merge as ResNet v1), no_bn (no normalization) or "
+        "zero_gamma (he2016 with every block's BN scale starting at 0; a diagnostic)",
     )  # fmt: skip
     deg.add_argument("--tiny", action="store_true", help="depths 2, 8, 32 on small synthetic data")
     deg.add_argument("--data", choices=("synthetic", "frappe"), default="synthetic")
@@ -36,7 +37,11 @@ def register(sub) -> None:
     deg.add_argument("--data-dir", help="prepared-data cache (default: ctr.datasets')")
     deg.add_argument("--workdir", default="runs/repro/degradation", help="runs, PNG, CSV, JSON")
     deg.add_argument("--depths", type=int, nargs="+", help="tower depths (default 2 ... 56)")
-    deg.add_argument("--families", nargs="+", help="residual families (default: the six)")
+    deg.add_argument(
+        "--families",
+        nargs="+",
+        help="residual families (default: the six; zero_gamma: the five residual ones)",
+    )
     deg.add_argument(
         "--collect-only", action="store_true",
         help="train nothing: summarize the finished runs and name the missing ones",
@@ -72,7 +77,7 @@ def _degradation(args: argparse.Namespace) -> int:
         raise SystemExit(f"--families {unknown}: choose from {sorted(resnets.CONNECTIONS)}")
     blob = degradation.run(
         args.workdir, setting=args.setting, tiny=args.tiny, data=args.data, depths=args.depths,
-        families=tuple(args.families or degradation.FAMILIES), data_dir=args.data_dir,
+        families=args.families, data_dir=args.data_dir,
         manual_dir=args.manual_dir, collect_only=args.collect_only,
     )  # fmt: skip
     print(f"{'family':9} {'depth':>5} {'train_loss':>10} {'final_train':>11} {'valid_auc':>9}")

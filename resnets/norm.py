@@ -38,14 +38,21 @@ def row_mask(mask_B: jax.Array | None, ndim: int) -> jax.Array | None:
 
 
 def batch_norm(
-    x: jax.Array, *, train: bool, mask_B: jax.Array | None, name: str | None = None
+    x: jax.Array,
+    *,
+    train: bool,
+    mask_B: jax.Array | None,
+    name: str | None = None,
+    zero_scale: bool = False,
 ) -> jax.Array:
-    """nn.BatchNorm over every axis but the last; rows with mask_B == 0 leave the statistics."""
-    return apply_norm(_batch_norm_module(name), x, train=train, mask_B=mask_B)
+    """nn.BatchNorm over every axis but the last; rows with mask_B == 0 leave the statistics.
+    zero_scale=True starts its scale γ at 0 (the output is then β = 0 at initialisation)."""
+    return apply_norm(_batch_norm_module(name, zero_scale), x, train=train, mask_B=mask_B)
 
 
-def _batch_norm_module(name: str | None) -> nn.BatchNorm:
-    return nn.BatchNorm(momentum=0.9, name=name)
+def _batch_norm_module(name: str | None, zero_scale: bool = False) -> nn.BatchNorm:
+    scale_init = nn.initializers.zeros if zero_scale else nn.initializers.ones
+    return nn.BatchNorm(momentum=0.9, scale_init=scale_init, name=name)
 
 
 def norm_module(kind: str, *, name: str) -> nn.Module | None:

@@ -16,6 +16,12 @@ f_k(x) = BN(W_k x + b_k) without its activation, and the layer is
 
 so with `none` it is the same plain tower, and with `identity` ReLU(h_k + BN(W_k h_k + b_k)).
 Multi-stream families (hyper, mhc) apply act to every stream, as any post-merge function.
+
+`zero_init_residual` starts every block's BN scale γ at 0 (Goyal et al. 2017, "Accurate, Large
+Minibatch SGD", §5.1; torchvision's option of that name), so f_k = 0 and each residual layer
+starts as act(h_k): the tower's output scale at initialisation no longer grows with depth. It
+needs the ResNet v1 placement (an activation inside the branch would see 0 and pass γ no
+gradient), BatchNorm, and a residual family (the plain tower would output a constant).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class Tower(nn.Module):
     norm: str = "none"
     norm_position: str = "pre"
     activation_after_merge: bool = False
+    zero_init_residual: bool = False
 
     @nn.compact
     def __call__(
@@ -49,10 +56,12 @@ class Tower(nn.Module):
                 f"{self.connection.family} rewires the tower as one neuron graph: it has no merge "
                 "to put the activation after; use activation_after_merge=False"
             )
+        if self.zero_init_residual:
+            check_zero_init_residual(self.connection.family, self.batch_norm, after)
 
         def block(i: int, width: int):
             mlp = MLP(width, self.activation, self.dropout, self.batch_norm, activate=not after,
-                      name=f"block_{i}")  # fmt: skip
+                      zero_bn_scale=self.zero_init_residual, name=f"block_{i}")  # fmt: skip
             return lambda x: mlp(x, train=train, mask_B=mask_B)
 
         def post(h: jax.Array, i: int) -> jax.Array:
@@ -72,3 +81,19 @@ class Tower(nn.Module):
             mlp_tower=None if after else tower,
         )
         return h if self.out_dim is None else nn.Dense(self.out_dim, name="out")(h)
+
+
+def check_zero_init_residual(family: str, batch_norm: bool, activation_after_merge: bool) -> None:
+    """zero_init_residual's requirements (module docstring), each as a clear error."""
+    if not batch_norm:
+        raise ValueError("zero_init_residual zeroes BatchNorm's scale: it needs batch_norm=True")
+    if not activation_after_merge:
+        raise ValueError(
+            "zero_init_residual needs activation_after_merge=True: a ReLU inside the branch "
+            "would see 0 at initialisation and pass no gradient to the zeroed scale"
+        )
+    if family == "none":
+        raise ValueError(
+            "zero_init_residual needs a residual family: the plain tower ('none') would start "
+            "as a constant output"
+        )

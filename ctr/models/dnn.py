@@ -26,6 +26,7 @@ class DNN(nn.Module):
     norm: str = "none"  # stack-level none/bn/ln around each merge (resnets/norm.py)
     norm_position: str = "pre"
     activation_after_merge: bool = False  # ResNet v1 placement (ctr/layers/tower.py)
+    zero_init_residual: bool = False  # every block's BN γ starts at 0 (ctr/layers/tower.py)
 
     @nn.compact
     def __call__(self, batch: dict[str, jax.Array], *, train: bool = False) -> jax.Array:
@@ -41,6 +42,7 @@ class DNN(nn.Module):
             norm=self.norm,
             norm_position=self.norm_position,
             activation_after_merge=self.activation_after_merge,
+            zero_init_residual=self.zero_init_residual,
             name="tower",
         )
         return tower(x_BxI, train=train, mask_B=batch.get("mask"))[:, 0]

@@ -13,6 +13,11 @@ Settings (`SETTINGS`):
                     h_{k+1} = connection(hist, ReLU(W_k h_k + b_k)). Without BN a deep plain ReLU
                     tower also loses its forward signal, which this setting does not separate
                     from degradation.
+  zero_gamma        a diagnostic of he2016, not a setting of the paper: every block's BN scale γ
+                    starts at 0 (Goyal et al. 2017, §5.1; ctr/layers/tower.py), so each residual
+                    layer starts as ReLU(h_k) and the output scale at initialisation no longer
+                    grows with depth as it does under he2016 (h_L sums L unit-variance BN
+                    outputs). Residual families only: the plain tower would start constant.
 Both: logit = Dense(h_L), no dropout, no L2, and a fixed budget: Adam, constant lr 1e-3
 (lr_decay = 1), no early stopping (patience = max_epochs), so every depth trains the same
 max_epochs x ceil(train rows / batch) steps. Every step also records each layer's gradient
@@ -35,6 +40,7 @@ import numpy as np
 import optax
 
 import resnets
+from ctr.layers.tower import check_zero_init_residual
 from experiments import runner
 from experiments.configs import DataConfig, RunConfig, TrainConfig
 from experiments.repro.towers import load_run
@@ -58,14 +64,28 @@ SIZES = {
 SETTINGS = {
     "he2016": {"dropout": 0.0, "batch_norm": True, "activation_after_merge": True},
     "no_bn": {"dropout": 0.0, "batch_norm": False},
+    "zero_gamma": {
+        "dropout": 0.0,
+        "batch_norm": True,
+        "activation_after_merge": True,
+        "zero_init_residual": True,
+    },  # fmt: skip
 }
 
 
+def default_families(setting: str) -> tuple[str, ...]:
+    """FAMILIES, less the plain tower where the setting zeroes every residual branch."""
+    return tuple(
+        f for f in FAMILIES if f != "none" or not SETTINGS[setting].get("zero_init_residual")
+    )
+
+
 def configs(*, setting="he2016", tiny=False, data="synthetic", depths=None,
-            families=FAMILIES) -> list[RunConfig]:  # fmt: skip
+            families=None) -> list[RunConfig]:  # fmt: skip
     """One run per family x depth x seed, all under the fixed-budget protocol above."""
     if setting not in SETTINGS:
         raise ValueError(f"degradation setting must be one of {sorted(SETTINGS)}, got {setting!r}")
+    families = families or default_families(setting)
     if data not in ("synthetic", "frappe"):
         raise ValueError(f"degradation data must be 'synthetic' or 'frappe', got {data!r}")
     if tiny and data != "synthetic":
@@ -76,6 +96,9 @@ def configs(*, setting="he2016", tiny=False, data="synthetic", depths=None,
             f"setting {setting!r} puts the ReLU after the merge, and {fused} rewire the tower as "
             "one neuron graph with no merge: drop them or use setting 'no_bn'"
         )
+    if SETTINGS[setting].get("zero_init_residual"):
+        for family in families:  # before training: the tower would raise in the first run
+            check_zero_init_residual(family, batch_norm=True, activation_after_merge=True)
     options, width, emb_dim, train, seeds = SIZES["tiny" if tiny else data]
     epochs = train["max_epochs"]
     tcfg = TrainConfig(lr=1e-3, patience=epochs, lr_decay=1.0, grad_norm_layers=GRAD_NORM_LAYERS,
@@ -178,7 +201,7 @@ def load(workdir, setting: str = "he2016") -> dict:
 
 
 def run(workdir, *, setting="he2016", tiny=False, data="synthetic", depths=None,
-        families=FAMILIES, data_dir=None, manual_dir=None, progress=True,
+        families=None, data_dir=None, manual_dir=None, progress=True,
         collect_only=False) -> dict:  # fmt: skip
     """Trains (or resumes) the runs into `workdir` and writes, beside them,
     degradation_<setting>.json, _{epochs,layers,depth}.csv and the three figures
@@ -218,7 +241,7 @@ def run(workdir, *, setting="he2016", tiny=False, data="synthetic", depths=None,
         tiny=tiny,
         data=data,
         depths=sorted({r["depth"] for r in rows["depth"]}),
-        families=list(dict.fromkeys([*families, *(c.connection.name for c in cfgs)])),
+        families=list(dict.fromkeys(c.connection.name for c in cfgs)),
         seeds=sorted({c.seed for c in cfgs}),
         steps=max((r["step"] for r in rows["epochs"]), default=0),
         schedule=f"Adam, constant lr {t.lr:g}, batch {t.batch_size}, {t.max_epochs} epochs",

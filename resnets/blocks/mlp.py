@@ -28,13 +28,15 @@ LEARNED_ACTIVATIONS = ("prelu", "dice")
 
 class MLP(nn.Module):
     """act(BN(W x + b)) with optional BatchNorm and dropout; activate=False stops at BN(W x + b)
-    and leaves act and dropout to the caller (ResNet v1 applies them after the merge)."""
+    and leaves act and dropout to the caller (ResNet v1 applies them after the merge).
+    zero_bn_scale starts BN's γ at 0, so the block outputs 0 at initialisation."""
 
     width: int
     activation: str = "relu"
     dropout: float = 0.0
     batch_norm: bool = False
     activate: bool = True
+    zero_bn_scale: bool = False
 
     @nn.compact
     def __call__(
@@ -43,7 +45,7 @@ class MLP(nn.Module):
         check_activation(self.activation)
         y = nn.Dense(self.width)(x)
         if self.batch_norm:
-            y = batch_norm(y, train=train, mask_B=mask_B)
+            y = batch_norm(y, train=train, mask_B=mask_B, zero_scale=self.zero_bn_scale)
         if not self.activate:
             return y
         y = activate(y, self.activation, train=train, mask_B=mask_B)

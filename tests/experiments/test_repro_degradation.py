@@ -23,14 +23,19 @@ FAMILIES = ("none", "identity")
 DEPTHS = [1, 2]
 
 
+def families(setting: str) -> list[str]:
+    """FAMILIES as the setting trains them (zero_gamma has no plain tower)."""
+    return [f for f in FAMILIES if f in degradation.default_families(setting)]
+
+
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     """Both settings trained into one workdir (run ids differ; summaries are per setting)."""
     root = tmp_path_factory.mktemp("degradation")
-    kw = dict(tiny=True, depths=DEPTHS, families=FAMILIES, data_dir=root / "data")
-    blobs = {s: degradation.run(root / "runs", setting=s, progress=False, **kw)
-             for s in degradation.SETTINGS}  # fmt: skip
-    cfgs = {s: degradation.configs(setting=s, tiny=True, depths=DEPTHS, families=FAMILIES)
+    kw = dict(tiny=True, depths=DEPTHS, data_dir=root / "data")
+    blobs = {s: degradation.run(root / "runs", setting=s, progress=False, families=families(s),
+                                **kw) for s in degradation.SETTINGS}  # fmt: skip
+    cfgs = {s: degradation.configs(setting=s, tiny=True, depths=DEPTHS, families=families(s))
             for s in degradation.SETTINGS}  # fmt: skip
     return root, blobs, cfgs
 
@@ -39,7 +44,7 @@ def test_configs_switch_off_everything_but_the_optimiser():
     for setting, tower in degradation.SETTINGS.items():
         cfgs = degradation.configs(setting=setting, tiny=True)
         assert {(c.connection.name, len(c.model.options["hidden"])) for c in cfgs} == {
-            (f, d) for f in degradation.FAMILIES for d in degradation.TINY_DEPTHS
+            (f, d) for f in degradation.default_families(setting) for d in degradation.TINY_DEPTHS
         }
         for c in cfgs:
             t = c.train
@@ -51,6 +56,10 @@ def test_configs_switch_off_everything_but_the_optimiser():
     he = degradation.SETTINGS["he2016"]
     assert he["batch_norm"] and he["activation_after_merge"]
     assert not degradation.SETTINGS["no_bn"]["batch_norm"]
+    assert degradation.SETTINGS["zero_gamma"] == {**he, "zero_init_residual": True}
+    assert degradation.default_families("zero_gamma") == degradation.FAMILIES[1:]  # no "none"
+    with pytest.raises(ValueError, match="needs a residual family"):
+        degradation.configs(setting="zero_gamma", families=("none", "identity"))
     assert {20, 56} <= set(degradation.DEPTHS)  # He et al.'s Fig. 1 pair
     with pytest.raises(ValueError, match="tiny"):
         degradation.configs(tiny=True, data="frappe")
@@ -68,7 +77,7 @@ def test_run_writes_numbers_that_match_the_run_folders(sweep, setting):
         assert (out / f"{stem}_{name}.{suffix}").stat().st_size > 0
     assert degradation.load(out, setting) == json.loads(json.dumps(blob))  # what load() reads
     assert {(r["family"], r["depth"]) for r in blob["depth"]} == {
-        (f, d) for f in FAMILIES for d in DEPTHS
+        (f, d) for f in families(setting) for d in DEPTHS
     }
     with (out / f"{stem}_depth.csv").open() as f:
         table = {(r["family"], int(r["depth"])): r for r in csv.DictReader(f)}
@@ -121,8 +130,8 @@ def test_curves_plot_the_collected_epoch_rows(sweep, setting):
     fig = figures.curves(blob)
     shallow, deep = figures.depth_pair(blob["settings"]["depths"])  # every family: both
     assert (shallow, deep) == (1, 2)
-    axes = np.array(fig.axes).reshape(len(FAMILIES), 2)
-    for row, family in enumerate(FAMILIES):
+    axes = np.array(fig.axes).reshape(len(families(setting)), 2)
+    for row, family in enumerate(families(setting)):
         train_lines, valid_lines = _lines(axes[row, 0]), _lines(axes[row, 1])
         for d, width in ((shallow, 1.0), (deep, 2.6)):
             rows = [r for r in blob["epochs"] if r["family"] == family and r["depth"] == d]
@@ -145,7 +154,7 @@ def test_depth_plots_the_collected_depth_rows(sweep, setting):
     for ax, metric in zip(fig.axes, ("train_loss", "final_train_loss", "best_valid_auc"),
                           strict=True):  # fmt: skip
         bars = {c.get_label(): c for c in ax.containers}  # errorbar: (line, caps, bars)
-        for family in FAMILIES:
+        for family in families(setting):
             rows = [r for r in blob["depth"] if r["family"] == family]
             line = bars[family].lines[0]
             assert list(line.get_xdata()) == [r["depth"] for r in rows] == DEPTHS
@@ -163,7 +172,7 @@ def test_grad_norms_plot_geometric_seed_means_of_the_layer_rows(sweep, setting):
         for col, (key, _) in enumerate(figures.WHEN):
             lines = _lines(axes[row, col])
             assert axes[row, col].get_yscale() == "log"
-            for family in FAMILIES:
+            for family in families(setting):
                 rows = [r for r in blob["layers"] if r["family"] == family and r["depth"] == d]
                 layers = sorted({r["layer"] for r in rows})
                 assert lines[family][0] == layers == list(range(1, d + 1))
@@ -224,7 +233,7 @@ def test_collect_only_summarizes_the_finished_runs_and_names_the_missing(sweep, 
     assert blob["depth"] == json.loads(json.dumps(blobs["he2016"]["depth"]))
     assert blob["settings"]["missing"] == [dict(family=f, depth=3, seed=0) for f in FAMILIES]
     runs = [p for p in out.iterdir() if p.name.startswith("dnn-")]
-    assert len(runs) == len(degradation.SETTINGS) * len(FAMILIES) * len(DEPTHS)  # none trained
+    assert len(runs) == sum(len(families(s)) for s in degradation.SETTINGS) * len(DEPTHS)
     with pytest.raises(FileNotFoundError, match="no finished degradation run"):
         degradation.run(tmp_path / "empty", depths=[3], collect_only=True, **kw)
 

@@ -1,4 +1,5 @@
-"""Tower with `activation_after_merge` (ResNet v1 placement) against hand-written formulas."""
+"""Tower with `activation_after_merge` (ResNet v1 placement) and `zero_init_residual` against
+hand-written formulas."""
 
 import jax
 import jax.numpy as jnp
@@ -79,4 +80,44 @@ def test_identity_without_after_merge_keeps_the_relu_in_the_branch():
 def test_after_merge_refuses_a_fused_family():
     tower = Tower(HIDDEN, resnets.get("dag"), activation_after_merge=True)
     with pytest.raises(ValueError, match="dag rewires the tower.*activation_after_merge=False"):
+        tower.init(jax.random.key(0), _x())
+
+
+@pytest.mark.parametrize("depth", [1, 4])
+def test_zero_init_residual_starts_every_layer_as_relu_of_its_input(depth):
+    """γ = 0 makes BN(W h + b) = β = 0: h_{k+1} = ReLU(h_k + 0), so h_L = ReLU(h_0) at any depth."""
+    tower = Tower((6,) * depth, resnets.get("identity"), batch_norm=True, out_dim=None,
+                  activation_after_merge=True, zero_init_residual=True)  # fmt: skip
+    variables = tower.init(jax.random.key(0), _x(), train=False)
+    scales = [b["BatchNorm_0"]["scale"] for b in variables["params"].values()]
+    assert len(scales) == depth and all((s == 0).all() for s in scales)
+    np.testing.assert_array_equal(_apply(tower, variables, True), jax.nn.relu(_x()))
+
+
+def test_zero_init_residual_scales_receive_a_gradient():
+    tower = Tower(HIDDEN, resnets.get("identity"), batch_norm=True, activation_after_merge=True,
+                  zero_init_residual=True)  # fmt: skip
+    variables = tower.init(jax.random.key(0), _x(), train=False)
+
+    def loss(params):
+        out, _ = tower.apply({**variables, "params": params}, _x(), train=True,
+                             mutable=["batch_stats"])  # fmt: skip
+        return (out**2).mean()
+
+    grads = jax.grad(loss)(variables["params"])
+    for k in range(len(HIDDEN)):
+        assert jnp.abs(grads[f"block_{k}"]["BatchNorm_0"]["scale"]).sum() > 0
+
+
+@pytest.mark.parametrize(
+    "family, options, message",
+    [
+        ("identity", dict(activation_after_merge=True), "needs batch_norm=True"),
+        ("identity", dict(batch_norm=True), "needs activation_after_merge=True"),
+        ("none", dict(batch_norm=True, activation_after_merge=True), "needs a residual family"),
+    ],
+)
+def test_zero_init_residual_refuses_what_it_cannot_do(family, options, message):
+    tower = Tower(HIDDEN, resnets.get(family), zero_init_residual=True, **options)
+    with pytest.raises(ValueError, match=message):
         tower.init(jax.random.key(0), _x())
