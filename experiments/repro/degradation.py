@@ -18,7 +18,7 @@ Settings (`SETTINGS`):
                     layer starts as ReLU(h_k) and the output scale at initialisation no longer
                     grows with depth as it does under he2016 (h_L sums L unit-variance BN
                     outputs). Residual families only: the plain tower would start constant.
-Both: logit = Dense(h_L), no dropout, no L2, and a fixed budget: Adam, constant lr 1e-3
+All: logit = Dense(h_L), no dropout, no L2, and a fixed budget: Adam, constant lr 1e-3
 (lr_decay = 1), no early stopping (patience = max_epochs), so every depth trains the same
 max_epochs x ceil(train rows / batch) steps. Every step also records each layer's gradient
 norm ||dloss/dθ_k|| of the block's parameters θ_k (Dense and BN; train.grad_norm_layers).
@@ -69,7 +69,7 @@ SETTINGS = {
         "batch_norm": True,
         "activation_after_merge": True,
         "zero_init_residual": True,
-    },  # fmt: skip
+    },
 }
 
 
