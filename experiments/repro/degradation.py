@@ -26,8 +26,9 @@ norm ||dloss/dθ_k|| of the block's parameters θ_k (Dense and BN; train.grad_no
 Families: none (plain), identity, scaled (β f + w h, learned scalars), dense (learned adjacency,
 starting as identity), hyper and mhc (n = 4 streams, their defaults). Measured: metrics.jsonl's
 `train_loss` (mean BCE over an epoch's steps, train mode), `final_train_loss` (the BCE of the
-last state on up to `TRAIN_ROWS` train rows, eval mode), valid logloss and AUC per epoch, and
-the per-layer gradient norms at the first step (initialisation) and over the last epoch.
+last state on up to `TRAIN_ROWS` train rows, eval mode), valid logloss and AUC per epoch, the
+per-layer gradient norms at the first step (initialisation) and over the last epoch, and the
+logits' standard deviation at initialisation (`init_logit_std`).
 The figures are in experiments/repro/degradation_figures.py.
 """
 
@@ -36,13 +37,15 @@ from __future__ import annotations
 import json
 import pathlib
 
+import jax
 import numpy as np
 import optax
 
 import resnets
 from ctr.layers.tower import check_zero_init_residual
-from experiments import runner
+from experiments import runner, train
 from experiments.configs import DataConfig, RunConfig, TrainConfig
+from experiments.protocol import model_columns
 from experiments.repro.towers import load_run
 from experiments.rundir import RunDir
 from experiments.sweeps import grid
@@ -51,6 +54,7 @@ FAMILIES = ("none", "identity", "scaled", "dense", "hyper", "mhc")
 DEPTHS = (2, 4, 8, 16, 20, 32, 56)  # 20 and 56: the pair of He et al.'s Fig. 1
 TINY_DEPTHS = (2, 8, 32)
 TRAIN_ROWS = 16384
+INIT_ROWS = 4096
 GRAD_NORM_LAYERS = r"^tower/block_(\d+)/"
 TINY_DATA = {"rows": 3000, "num_fields": 4, "vocab": 10}
 # per data size: data options, tower width, embedding dim, train config, seeds. Tiny and
@@ -127,6 +131,21 @@ def final_train_loss(run_dir, data: tuple, rows: int = TRAIN_ROWS) -> float:
     return float(np.concatenate(losses)[: len(y)].mean())
 
 
+def init_logit_std(cfg: RunConfig, data: tuple, rows: int = INIT_ROWS) -> float:
+    """Standard deviation of the logits of the run's initial state (the runner's init program
+    and seed key) on the first `rows` train rows, BatchNorm on batch statistics as in the first
+    training step: the output scale a tower of this depth starts from."""
+    spec, splits = data
+    model = train.build_model(cfg, spec)
+    batch = {c: np.asarray(splits["train"][c][:rows]) for c in model_columns(spec)}
+    sample = {c: v[:2] for c, v in batch.items()}
+    init = train.make_init_fn(model, train.make_optimizer(cfg.train), sample, cfg.model.init)
+    state = init(jax.random.PRNGKey(cfg.seed))
+    variables = {"params": state.params, "batch_stats": state.batch_stats}
+    logits, _ = model.apply(variables, batch, train=True, mutable=["batch_stats"])
+    return float(np.std(np.asarray(logits)))
+
+
 def collect(cfgs: list[RunConfig], workdir, data: tuple) -> dict[str, list[dict]]:
     """The run folders' numbers as rows: "epochs" (per run and epoch; `step` = steps trained at
     the epoch's end), "layers" (per run and layer: gradient norm at the first step and mean over
@@ -154,6 +173,7 @@ def collect(cfgs: list[RunConfig], workdir, data: tuple) -> dict[str, list[dict]
             dict(
                 train_loss=np.nan if diverged or not metrics else metrics[-1]["train_loss"],
                 final_train_loss=np.nan if diverged else final_train_loss(rd.root, data),
+                init_logit_std=init_logit_std(c, data),
                 valid_auc=np.nan if diverged or not metrics else metrics[-1]["valid_auc"],
                 best_valid_auc=(result["valid"] or {}).get("auc"),
                 diverged=diverged,
@@ -163,7 +183,8 @@ def collect(cfgs: list[RunConfig], workdir, data: tuple) -> dict[str, list[dict]
     for (family, depth), runs in sorted(by_run.items()):
         row = dict(family=family, depth=depth, seeds=len(runs),
                    diverged=sum(r["diverged"] for r in runs))  # fmt: skip
-        for k in ("train_loss", "final_train_loss", "valid_auc", "best_valid_auc"):
+        for k in ("train_loss", "final_train_loss", "valid_auc", "best_valid_auc",
+                  "init_logit_std"):  # fmt: skip
             vals = np.array([np.nan if r[k] is None else r[k] for r in runs], float)
             row[k] = float(np.nanmean(vals)) if np.isfinite(vals).any() else np.nan
             row[f"{k}_std"] = float(np.nanstd(vals)) if np.isfinite(vals).sum() > 1 else 0.0

@@ -108,6 +108,12 @@ def test_run_writes_numbers_that_match_the_run_folders(sweep, setting):
         assert [r["step"] for r in epochs] == [e * steps for e in range(1, t.max_epochs + 1)]
     assert blob["settings"]["steps"] == t.max_epochs * steps
     assert blob["settings"]["setting"] == setting
+    starts = {(r["family"], r["depth"]): r["init_logit_std"] for r in blob["depth"]}
+    assert all(v > 0 for v in starts.values())
+    if setting == "zero_gamma":  # every depth starts as Dense(ReLU(embedding)): the same logits
+        assert starts[("identity", 1)] == pytest.approx(starts[("identity", 2)], rel=1e-6)
+    else:
+        assert starts[("identity", 1)] != pytest.approx(starts[("identity", 2)], rel=1e-3)
 
 
 def test_load_names_the_missing_summary(tmp_path):
