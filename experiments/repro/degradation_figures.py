@@ -154,9 +154,12 @@ def grad_norms(blob: dict):
 
     # one legend for every family: a row holds only the families run to that depth
     handles = [Line2D([], [], color=colors[f], marker=".", label=f) for f in families]
-    fig.legend(handles=handles, loc="upper right", fontsize=7, ncol=len(families))
-    fig.suptitle(_title(blob), fontsize=9, x=0.02, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    # the title on the first line, the legend on the second: in inches, so at every height
+    inch = 1 / fig.get_figheight()
+    fig.suptitle(_title(blob), fontsize=9, x=0.02, ha="left", y=1 - 0.08 * inch, va="top")
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.3 * inch),
+               fontsize=7, ncol=len(families))  # fmt: skip
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 * inch))
     return fig
 
 
