@@ -43,6 +43,10 @@ class MLP(nn.Module):
         self, x: jax.Array, *, train: bool = False, mask_B: jax.Array | None = None
     ) -> jax.Array:
         check_activation(self.activation)
+        if self.zero_bn_scale and not self.batch_norm:
+            raise ValueError(
+                "zero_bn_scale starts BatchNorm's scale at 0: it needs batch_norm=True"
+            )
         y = nn.Dense(self.width)(x)
         if self.batch_norm:
             y = batch_norm(y, train=train, mask_B=mask_B, zero_scale=self.zero_bn_scale)

@@ -8,6 +8,7 @@ import pytest
 
 import resnets
 from ctr.layers.tower import Tower
+from resnets.blocks import MLP
 
 HIDDEN = (6, 6, 6)
 EPS = 1e-5  # flax BatchNorm's epsilon
@@ -121,3 +122,8 @@ def test_zero_init_residual_refuses_what_it_cannot_do(family, options, message):
     tower = Tower(HIDDEN, resnets.get(family), zero_init_residual=True, **options)
     with pytest.raises(ValueError, match=message):
         tower.init(jax.random.key(0), _x())
+
+
+def test_an_mlp_block_refuses_a_zero_scale_without_batch_norm():
+    with pytest.raises(ValueError, match="zero_bn_scale .* needs batch_norm=True"):
+        MLP(6, zero_bn_scale=True).init(jax.random.key(0), _x())
