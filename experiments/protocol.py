@@ -86,11 +86,18 @@ class Protocol:
         else:
             self.bad_epochs += 1
             self.lr = max(self.lr * rule.lr_decay, rule.min_lr)
-            if self.bad_epochs >= rule.patience:
-                self.status = "stopped"
-        if self.status == "running" and self.epoch >= rule.max_epochs:
-            self.status = "max_epochs"
+        self.settle(rule)
         return improved
+
+    def settle(self, rule: StopRule) -> None:
+        """Ends a running protocol its counters have ended: `patience` epochs without improvement
+        (stopped), else the epoch cap (max_epochs)."""
+        if self.status != "running":
+            return
+        if self.bad_epochs >= rule.patience:
+            self.status = "stopped"
+        elif self.epoch >= rule.max_epochs:
+            self.status = "max_epochs"
 
 
 def model_columns(spec: FeatureSpec) -> list[str]:

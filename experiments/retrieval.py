@@ -230,10 +230,7 @@ def resumed_protocol(meta: dict, lr: float, rule: StopRule) -> Protocol:
         return Protocol(**meta)
     prot = Protocol(lr=lr, **meta)
     prot.best = None if prot.best_valid is None else prot.best_valid[rule.monitor]
-    if prot.bad_epochs >= rule.patience:
-        prot.status = "stopped"
-    elif prot.epoch >= rule.max_epochs:
-        prot.status = "max_epochs"
+    prot.settle(rule)
     return prot
 
 

@@ -57,7 +57,7 @@ class Tower(nn.Module):
                 "to put the activation after; use activation_after_merge=False"
             )
         if self.zero_init_residual:
-            check_zero_init_residual(self.connection.family, self.batch_norm, after)
+            check_zero_init_residual(self.connection.family, after)
 
         def block(i: int, width: int):
             mlp = MLP(width, self.activation, self.dropout, self.batch_norm, activate=not after,
@@ -83,10 +83,9 @@ class Tower(nn.Module):
         return h if self.out_dim is None else nn.Dense(self.out_dim, name="out")(h)
 
 
-def check_zero_init_residual(family: str, batch_norm: bool, activation_after_merge: bool) -> None:
-    """zero_init_residual's requirements (module docstring), each as a clear error."""
-    if not batch_norm:
-        raise ValueError("zero_init_residual zeroes BatchNorm's scale: it needs batch_norm=True")
+def check_zero_init_residual(family: str, activation_after_merge: bool) -> None:
+    """zero_init_residual's requirements on the tower (module docstring) as clear errors; the
+    block (resnets/blocks/mlp.py) refuses it without BatchNorm."""
     if not activation_after_merge:
         raise ValueError(
             "zero_init_residual needs activation_after_merge=True: a ReLU inside the branch "

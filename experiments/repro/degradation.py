@@ -94,22 +94,23 @@ def configs(*, setting="he2016", tiny=False, data="synthetic", depths=None,
         raise ValueError(f"degradation data must be 'synthetic' or 'frappe', got {data!r}")
     if tiny and data != "synthetic":
         raise ValueError("--tiny runs on small synthetic data; drop --data frappe")
+    tower_options = SETTINGS[setting]
     fused = [f for f in families if f in resnets.CONNECTIONS and resnets.CONNECTIONS[f].fused]
-    if fused and SETTINGS[setting].get("activation_after_merge"):
+    if fused and tower_options.get("activation_after_merge"):
         raise ValueError(
             f"setting {setting!r} puts the ReLU after the merge, and {fused} rewire the tower as "
             "one neuron graph with no merge: drop them or use setting 'no_bn'"
         )
-    if SETTINGS[setting].get("zero_init_residual"):
+    if tower_options.get("zero_init_residual"):
         for family in families:  # before training: the tower would raise in the first run
-            check_zero_init_residual(family, batch_norm=True, activation_after_merge=True)
-    options, width, emb_dim, train, seeds = SIZES["tiny" if tiny else data]
-    epochs = train["max_epochs"]
+            check_zero_init_residual(family, tower_options.get("activation_after_merge", False))
+    options, width, emb_dim, budget, seeds = SIZES["tiny" if tiny else data]
+    epochs = budget["max_epochs"]
     tcfg = TrainConfig(lr=1e-3, patience=epochs, lr_decay=1.0, grad_norm_layers=GRAD_NORM_LAYERS,
-                       **train)  # fmt: skip
+                       **budget)  # fmt: skip
     runs = []
     for depth in depths or (TINY_DEPTHS if tiny else DEPTHS):
-        tower = {"hidden": [width] * depth, **SETTINGS[setting]}
+        tower = {"hidden": [width] * depth, **tower_options}
         runs += grid(
             ["dnn"], list(families), seeds, data=DataConfig(name=data, options=dict(options)),
             train=tcfg, model_options={"dnn": tower}, embedding_dim=emb_dim,

@@ -45,7 +45,8 @@ class MLP(nn.Module):
         check_activation(self.activation)
         if self.zero_bn_scale and not self.batch_norm:
             raise ValueError(
-                "zero_bn_scale starts BatchNorm's scale at 0: it needs batch_norm=True"
+                "zero_bn_scale (a tower's zero_init_residual) starts BatchNorm's scale at 0: "
+                "it needs batch_norm=True"
             )
         y = nn.Dense(self.width)(x)
         if self.batch_norm:
